@@ -1,0 +1,45 @@
+# adamlab: `make demo` runs the main job, `make test` runs the tests.
+# Both create or refresh .venv in this folder first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+OUT ?= adamlab-out
+
+.PHONY: setup demo test test-fast test-slow lint typecheck bench clean
+
+setup: $(STAMP)
+
+# torch is pinned and installed before anything that depends on it, so pip takes the
+# local CPU wheel instead of pulling a CUDA build. The stamp makes a second `make setup` instant.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,papers]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/adamlab run --out $(OUT)
+
+test: setup
+	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m slow -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" -q -x
+
+test-slow: setup
+	$(BIN)/python -m pytest -m slow -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python benchmarks/optimizer_step.py
+	$(BIN)/python benchmarks/engine_throughput.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

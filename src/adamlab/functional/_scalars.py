@@ -1,0 +1,61 @@
+"""Scalar helpers shared by the update rules: the step counter, bias corrections, x + a*y.
+
+They exist so that every rule computes exactly what torch.optim's single-tensor path computes,
+operation for operation: then adamlab and torch agree to the last bit on the same inputs, and
+a verification over thousands of steps cannot drift apart through rounding alone.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import torch
+from torch import Tensor
+
+#: A hyperparameter that may be a Python float or a tensor (0-dim, or one value per batch row).
+Scalar: TypeAlias = float | Tensor
+
+
+def next_step(step: Tensor) -> Tensor:
+    """Return t + 1 as a new tensor of the same dtype (the input is not modified)."""
+    return step + 1
+
+
+def bias_correction(beta: float, t: Tensor) -> float | Tensor:
+    """Return 1 - beta^t.
+
+    Eagerly, as a Python float from ``t.item()`` (what torch.optim does, and cheaper than
+    0-dim tensor arithmetic per parameter); under ``torch.compile`` as a float64 tensor, so
+    the compiled graph does not depend on the step's value.
+    """
+    return 1 - beta ** step_value(t)
+
+
+def add_scaled(x: Tensor, y: Tensor, alpha: Scalar) -> Tensor:
+    """Return x + alpha * y rounded once (a fused multiply-add), as torch's ``x.add(y, alpha=)``.
+
+    ``alpha`` may be a tensor broadcastable to ``y`` (one learning rate per batch row); then
+    ``addcmul`` computes the same fused x + alpha * y.
+    """
+    if isinstance(alpha, Tensor):
+        return torch.addcmul(x, alpha.to(y.dtype), y)
+    return torch.add(x, y, alpha=alpha)
+
+
+def as_python_scalar(value: Scalar) -> Scalar:
+    """A 1-element tensor hyperparameter as a Python float (as torch.optim does); else unchanged."""
+    if isinstance(value, Tensor) and value.numel() == 1 and not torch.compiler.is_compiling():
+        return float(value.item())
+    return value
+
+
+def default_step_dtype() -> torch.dtype:
+    """torch.optim's dtype for ``step``: float32, or float64 when that is the default dtype."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+def step_value(t: Tensor) -> float | Tensor:
+    """t as a Python float eagerly (as torch.optim reads it), as a float64 tensor when compiling."""
+    if torch.compiler.is_compiling():
+        return t.to(torch.float64)
+    return float(t)

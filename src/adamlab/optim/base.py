@@ -1,0 +1,123 @@
+"""The bridge from a pure update rule (:mod:`adamlab.functional`) to ``torch.optim.Optimizer``.
+
+A subclass names its rule and how its state maps to torch's; this base class does the
+bookkeeping torch users rely on: param groups, lazily created per-parameter state under
+torch's key names, the closure, skipping parameters without a gradient, never touching
+``p.grad``, and hyperparameters read from ``group[...]`` at every step (so LR schedulers work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+from torch import Tensor
+
+from adamlab.optim import validation
+
+#: An update rule: ``(theta, grad, state, **hyperparameters) -> (theta, state)``.
+UpdateRule = Callable[..., tuple[Tensor, Any]]
+#: A state initialiser: ``(theta, **options) -> state``.
+InitRule = Callable[..., Any]
+
+
+class FunctionalOptimizer(torch.optim.Optimizer):
+    """A ``torch.optim.Optimizer`` whose step calls one pure update rule per parameter.
+
+    Subclasses set:
+        init_rule / update_rule: the functional pair from :mod:`adamlab.functional`.
+        state_keys: state field (paper symbol) -> torch.optim state key, e.g.
+            ``{"m": "exp_avg"}``. Fields that are None are not stored, as in torch.
+    and implement :meth:`validate`, :meth:`init_options` and :meth:`rule_hyperparameters`.
+    """
+
+    init_rule: ClassVar[InitRule]
+    update_rule: ClassVar[UpdateRule]
+    state_type: ClassVar[Callable[..., Any]]
+    state_keys: ClassVar[Mapping[str, str]]
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.validate(defaults)
+        super().__init__(params, defaults)
+
+    # -- what a subclass says -------------------------------------------------------------
+
+    @classmethod
+    def validate(cls, hyperparameters: Mapping[str, Any]) -> None:
+        """Raise ValueError naming the argument, its value and the valid range."""
+        raise NotImplementedError
+
+    @classmethod
+    def init_options(cls, group: Mapping[str, Any]) -> dict[str, Any]:
+        """Keyword arguments of :attr:`init_rule` taken from a param group (default: none)."""
+        return {}
+
+    @classmethod
+    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
+        """Keyword arguments of :attr:`update_rule` taken from a param group."""
+        raise NotImplementedError
+
+    # -- torch.optim.Optimizer ------------------------------------------------------------
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        already = [p for group in getattr(self, "param_groups", []) for p in group["params"]]
+        validation.check_no_duplicate_parameters(
+            already + [p for p in params if isinstance(p, Tensor)]
+        )
+        validation.check_floating_point([p for p in params if isinstance(p, Tensor)])
+        self.validate({**self.defaults, **param_group})
+        super().add_param_group({**param_group, "params": params})
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """Take one optimisation step for every parameter that has a gradient.
+
+        Args:
+            closure: re-evaluates the model and returns the loss (run with grad enabled).
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            hyperparameters = self.rule_hyperparameters(group)
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if param.grad.is_sparse:
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+                state = self._read_state(param, group)
+                theta, new_state = type(self).update_rule(
+                    param.detach(), param.grad, state, **hyperparameters
+                )
+                param.copy_(theta)
+                self._write_state(param, new_state)
+        return loss
+
+    # -- state in torch's layout ----------------------------------------------------------
+
+    def _read_state(self, param: Tensor, group: Mapping[str, Any]) -> Any:
+        stored = self.state[param]
+        if not stored:
+            return type(self).init_rule(param.detach(), **self.init_options(group))
+        fields = {}
+        for field, key in self.state_keys.items():
+            value = stored.get(key)
+            if field == "step" and value is not None and not isinstance(value, Tensor):
+                # state dicts from older torch versions keep the step as a Python number
+                value = torch.tensor(float(value), dtype=torch.float32)
+            fields[field] = value
+        return self.state_type(**fields)
+
+    def _write_state(self, param: Tensor, state: NamedTuple) -> None:
+        stored = self.state[param]
+        for field, key in self.state_keys.items():
+            value = getattr(state, field)
+            if value is not None:
+                stored[key] = value
