@@ -1,4 +1,4 @@
-"""``Adam`` and ``AdamW``: torch.optim-compatible classes over ``adamlab.functional.adam_update``."""
+"""``Adam`` and ``AdamW``: torch.optim-compatible classes over ``functional.adam_update``."""
 
 from __future__ import annotations
 
