@@ -46,8 +46,8 @@ def adagrad_init(
 ) -> AdagradState:
     """Return AdaGrad's initial state: t = 0 and s_0 = ``initial_accumulator_value`` everywhere.
 
-    >>> adagrad_init(torch.zeros(2), initial_accumulator_value=0.1).s.tolist()
-    [0.1, 0.1]
+    >>> adagrad_init(torch.zeros(2), initial_accumulator_value=0.5).s.tolist()
+    [0.5, 0.5]
     """
     return AdagradState(
         step=torch.zeros((), dtype=step_dtype or default_step_dtype()),
