@@ -21,6 +21,7 @@ from adamlab.cli.errors import UsageError
 SUBCOMMANDS: tuple[str, ...] = (
     "adamlab.cli.functions",
     "adamlab.cli.plot",
+    "adamlab.cli.run",
 )
 
 

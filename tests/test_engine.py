@@ -1,0 +1,195 @@
+"""The engine: batched runs equal single-start runs of the optimizer class; divergence is
+recorded per row; the spec rejects bad input with one clear message; records round-trip."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from adamlab.bench import records
+from adamlab.bench.engine import log_spaced_steps, run_unit
+from adamlab.bench.spec import default_spec, default_spec_dict, spec_from_dict
+from adamlab.bench.starts import starting_points
+from adamlab.functions import get
+from adamlab.optim import OPTIMIZERS
+
+
+def _spec(**overrides: object) -> object:
+    data = {
+        "optimizers": [{"name": "adam", "lr": 1e-2}],
+        "functions": ["booth"],
+        "starts": [{"name": "domain", "n": 6}],
+        "steps": 300,
+        "compile": False,
+        **overrides,
+    }
+    return spec_from_dict(data)
+
+
+def _single_start_with_class(name: str, kwargs: dict, function: str, x0: torch.Tensor, steps: int):
+    """The oracle: one start, the optimizer class, the usual zero_grad/backward/step loop."""
+    fn = get(function)
+    x = torch.nn.Parameter(x0.clone())
+    opt = OPTIMIZERS[name].make([x], **kwargs)
+    for _ in range(steps):
+        opt.zero_grad()
+        fn(x).backward()
+        opt.step()
+    return x.detach()
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "function"),
+    [
+        ("adam", {"lr": 1e-2}, "rosenbrock"),
+        ("adam", {"lr": 1e-2, "amsgrad": True}, "booth"),
+        ("sgd", {"lr": 1e-3, "momentum": 0.9}, "rosenbrock"),
+        ("adagrad", {"lr": 0.1}, "three_hump_camel"),
+        ("rmsprop", {"lr": 1e-3, "centered": True}, "bohachevsky1"),
+    ],
+)
+@pytest.mark.parametrize("compiled", [False, True])
+def test_batched_engine_equals_single_start_class_runs(name, kwargs, function, compiled):
+    steps = 200
+    spec = _spec(
+        optimizers=[{"name": name, **kwargs}],
+        functions=[function],
+        starts=[{"name": "seed", "n": 4}],
+        steps=steps,
+        compile=compiled,
+        early_stop=False,
+    )
+    unit = run_unit(spec, spec.optimizers[0], function)
+    starts = starting_points(spec.seed, get(function), spec.starts[0])
+    for i in range(len(starts)):
+        expected = _single_start_with_class(name, kwargs, function, starts[i], steps)
+        got = torch.from_numpy(unit.final[i])
+        # autograd and the analytic gradient round differently (~1 ulp), hence not bitwise;
+        # the oracle tolerance of the optimizer suite holds
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_every_optimizer_gets_the_same_starts():
+    spec = _spec(
+        optimizers=[{"name": "adam"}, {"name": "sgd"}], starts=[{"name": "domain", "n": 5}]
+    )
+    a = run_unit(spec, spec.optimizers[0], "booth")
+    b = run_unit(spec, spec.optimizers[1], "booth")
+    np.testing.assert_array_equal(a.start, b.start)
+    assert get("booth").in_domain(torch.from_numpy(a.start)).all()
+
+
+def test_divergent_rows_are_marked_and_the_others_continue():
+    # SGD at lr 0.1 on Rosenbrock: starts far out blow up, starts near (1, 1) converge
+    spec = _spec(
+        optimizers=[{"name": "sgd", "lr": 1e-3}],
+        functions=["rosenbrock"],
+        starts=[{"name": "points", "points": [[1.01, 1.02], [8.0, -4.0], [0.9, 0.8]]}],
+        steps=2000,
+    )
+    unit = run_unit(spec, spec.optimizers[0], "rosenbrock")
+    assert unit.diverged_step[1] > 0
+    assert np.isfinite(unit.final[1]).all()  # frozen at the last finite iterate
+    assert unit.diverged_step[0] == -1 and unit.diverged_step[2] == -1
+    assert unit.final_gap[0] < 1e-3 and unit.final_gap[2] < 1e-1
+
+
+def test_lr_rows_match_separate_runs():
+    spec = _spec(optimizers=[{"name": "adam", "lrs": [1e-3, 1e-2, 1e-1]}], steps=100)
+    swept = run_unit(spec, spec.optimizers[0], "booth")
+    for j, lr in enumerate([1e-3, 1e-2, 1e-1]):
+        single_spec = _spec(optimizers=[{"name": "adam", "lr": lr}], steps=100)
+        single = run_unit(single_spec, single_spec.optimizers[0], "booth")
+        np.testing.assert_array_equal(swept.final[j * 6 : (j + 1) * 6], single.final)
+        np.testing.assert_array_equal(swept.lr[j * 6 : (j + 1) * 6], lr)
+
+
+def test_hits_match_the_best_so_far_curve():
+    spec = _spec(steps=500, early_stop=False, curve_points=5000)
+    unit = run_unit(spec, spec.optimizers[0], "booth")
+    # the curve is recorded at every step here; the first index whose best gap is <= target
+    # is the hit (evaluation = index + 1)
+    assert list(unit.curve_steps) == list(range(501))
+    for k, target in enumerate(spec.targets):
+        reached = unit.curve <= target
+        expected = np.where(reached.any(axis=0), reached.argmax(axis=0) + 1, -1)
+        np.testing.assert_array_equal(unit.hit_evals[:, k], expected)
+
+
+def test_early_stop_when_every_row_hit_the_final_target():
+    spec = _spec(steps=60_000, early_stop=True, optimizers=[{"name": "adam", "lr": 0.1}])
+    unit = run_unit(spec, spec.optimizers[0], "booth")
+    assert unit.steps_run < 60_000
+    assert (unit.hit_evals[:, -1] > 0).all()
+
+
+def test_class_driver_runs_a_user_optimizer():
+    spec = _spec(optimizers=[{"name": "torch.optim:Adam", "lr": 1e-2}], steps=200)
+    unit = run_unit(spec, spec.optimizers[0], "booth")
+    ours = run_unit(_spec(steps=200), _spec(steps=200).optimizers[0], "booth")
+    np.testing.assert_allclose(unit.final, ours.final, rtol=1e-12, atol=1e-14)
+
+
+def test_log_spaced_steps():
+    steps = log_spaced_steps(60_000, 60)
+    assert steps[0] == 0 and steps[-1] == 60_000
+    assert np.all(np.diff(steps) > 0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"steps": 0}, "steps"),
+        ({"steps": 1.5}, "steps"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"functions": ["rosenbrok"]}, "did you mean rosenbrock"),
+        ({"optimizers": [{"name": "adan"}]}, "did you mean adam"),
+        ({"optimizers": [{"name": "adam", "lr": -1.0}]}, "lr"),
+        ({"optimizers": [{"name": "adam", "lr": math.nan}]}, "finite"),
+        ({"starts": [{"name": "sead"}]}, "did you mean seed"),
+        ({"targets": [0.1, -1]}, "targets"),
+        ({"stepz": 10}, "did you mean steps"),
+        ({"optimizers": [{"name": "nonexistent.module:Opt"}]}, "cannot import"),
+        ({"optimizers": [{"name": "math:sqrt"}]}, "not a torch.optim.Optimizer"),
+    ],
+)
+def test_bad_spec_is_refused_with_a_clear_message(change, message):
+    data = {**default_spec_dict(), **change}
+    with pytest.raises(ValueError, match=message):
+        spec = spec_from_dict(data)
+        run_unit(spec, spec.optimizers[0], spec.functions[0])
+
+
+def test_default_spec_is_the_seed_experiment():
+    spec = default_spec()
+    assert [o.name for o in spec.optimizers] == ["adam", "sgd", "adagrad", "rmsprop"]
+    assert spec.optimizers[0].kwargs_dict == {"lr": 1e-3}
+    assert spec.optimizers[2].kwargs_dict == {}  # AdaGrad and RMSprop at their defaults
+    assert spec.steps == 60_000 and spec.dtype == "float64"
+    assert [s.key for s in spec.starts] == ["domain", "seed"]
+    assert spec.functions == (
+        "rosenbrock",
+        "bukin_n6",
+        "bohachevsky1",
+        "booth",
+        "three_hump_camel",
+        "easom",
+    )
+
+
+def test_records_round_trip(tmp_path: Path):
+    spec = _spec(steps=50)
+    unit = run_unit(spec, spec.optimizers[0], "booth")
+    records.write_manifest(tmp_path, spec)
+    records.write_unit(tmp_path, unit)
+    loaded = records.Records(tmp_path)
+    assert loaded.spec == spec
+    back = loaded.units[0]
+    np.testing.assert_array_equal(back.final, unit.final)
+    np.testing.assert_array_equal(back.hit_evals, unit.hit_evals)
+    assert back.optimizer == "adam" and back.steps_run == unit.steps_run
+    assert not list(tmp_path.rglob("*.tmp"))
