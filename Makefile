@@ -24,13 +24,13 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -m "not slow" -q
-	$(BIN)/python -m pytest -m slow -q
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" -q -x
 
+# exit code 5 means "no test selected": not a failure when no slow test exists
 test-slow: setup
-	$(BIN)/python -m pytest -m slow -q
+	$(BIN)/python -m pytest -m slow -q || test $$? -eq 5
 
 lint: setup
 	$(BIN)/ruff check .
@@ -38,7 +38,6 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python benchmarks/optimizer_step.py
 	$(BIN)/python benchmarks/engine_throughput.py
 
 clean:
