@@ -216,7 +216,7 @@ def trajectories_figure(
         f"{f.display_name}: paths of the same {len(indices)} starts for every optimizer, "
         f"{records.spec.steps:,} steps\nstart set '{start_set}' "
         f"({describe_start_set(records, start_set)}); dot = start, x = last iterate, "
-        f"red star = global minimum",
+        f"red star = global minimum" + (", white dot = local minimum" if f.local_minima else ""),
         fontsize=11,
     )
     return fig
