@@ -7,15 +7,22 @@ Adding an optimizer = one rule in :mod:`adamlab.functional`, one class here in
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from adamlab.optim.adabelief import AdaBelief
 from adamlab.optim.adagrad import Adagrad
 from adamlab.optim.adam import Adam, AdamW
+from adamlab.optim.adam_atan2 import AdamAtan2
+from adamlab.optim.adamax import Adamax
 from adamlab.optim.base import FunctionalOptimizer
+from adamlab.optim.lion import Lion
+from adamlab.optim.nadam import NAdam
+from adamlab.optim.radam import RAdam
 from adamlab.optim.rmsprop import RMSprop
 from adamlab.optim.sgd import SGD
 
@@ -129,6 +136,84 @@ _ENTRIES = (
             {"lr": 1e-3, "momentum": 0.9},
             {"lr": 1e-3, "momentum": 0.5, "centered": True, "weight_decay": 0.1},
             {"lr": 1e-3, "maximize": True},
+        ),
+    ),
+    OptimizerEntry(
+        name="adamax",
+        cls=Adamax,
+        torch_twin=torch.optim.Adamax,
+        summary="AdaMax (Kingma & Ba 2015, section 7.1): Adam with an infinity norm",
+        oracle_cases=(
+            {},
+            {"lr": 1e-2, "betas": (0.8, 0.99), "eps": 1e-6},
+            {"weight_decay": 0.1},
+            {"maximize": True, "lr": 3e-3},
+        ),
+    ),
+    OptimizerEntry(
+        name="nadam",
+        cls=NAdam,
+        torch_twin=torch.optim.NAdam,
+        summary="NAdam (Dozat 2016): Adam with Nesterov momentum and momentum decay",
+        oracle_cases=(
+            {},
+            {"lr": 1e-2, "betas": (0.8, 0.99), "eps": 1e-6},
+            {"momentum_decay": 0.0},
+            {"momentum_decay": 0.05},
+            {"weight_decay": 0.1},
+            {"weight_decay": 0.1, "decoupled_weight_decay": True},
+            {"maximize": True, "lr": 3e-3},
+        ),
+    ),
+    OptimizerEntry(
+        name="radam",
+        cls=RAdam,
+        torch_twin=torch.optim.RAdam,
+        summary="RAdam (Liu et al. 2020): Adam with variance rectification",
+        oracle_cases=(
+            {},
+            {"lr": 1e-2, "betas": (0.8, 0.9), "eps": 1e-6},
+            {"weight_decay": 0.1},
+            {"weight_decay": 0.1, "decoupled_weight_decay": True},
+            {"maximize": True, "lr": 3e-3},
+        ),
+    ),
+    OptimizerEntry(
+        name="adabelief",
+        cls=AdaBelief,
+        torch_twin=None,
+        summary="AdaBelief (Zhuang et al. 2020): Adam normalised by the gradient's deviation",
+        oracle_cases=(
+            {},
+            {"lr": 1e-2, "betas": (0.8, 0.99), "eps": 1e-12},
+            {"weight_decay": 0.1},
+            {"weight_decay": 0.1, "decoupled_weight_decay": True},
+            {"maximize": True, "lr": 3e-3},
+        ),
+    ),
+    OptimizerEntry(
+        name="lion",
+        cls=Lion,
+        torch_twin=None,
+        summary="Lion (Chen et al. 2023): sign of interpolated momentum, decoupled decay",
+        oracle_cases=(
+            {},
+            {"lr": 1e-3, "betas": (0.95, 0.98)},
+            {"weight_decay": 0.1, "lr": 1e-3},
+            {"maximize": True},
+        ),
+    ),
+    OptimizerEntry(
+        name="adam_atan2",
+        cls=AdamAtan2,
+        torch_twin=None,
+        summary="Adam-atan2 (Everett et al. 2024): atan2(m_hat, b sqrt(v_hat)), no eps",
+        oracle_cases=(
+            {},
+            {"lr": 1e-2, "betas": (0.8, 0.99)},
+            {"a": 4 / math.pi, "b": 2.0},
+            {"weight_decay": 0.1},
+            {"maximize": True, "lr": 3e-3},
         ),
     ),
 )
