@@ -22,6 +22,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "adamlab.cli.functions",
     "adamlab.cli.plot",
     "adamlab.cli.run",
+    "adamlab.cli.paper",
 )
 
 

@@ -1,0 +1,151 @@
+"""``adamlab paper NAME --out DIR``: reproduce a paper's result into a folder.
+
+Papers:
+    amsgrad: Reddi, Kale & Kumar (2018), Theorem 1 and Figure 1: Adam converges to the worst
+        point of a 1-D online problem, AMSGrad to the best. Writes ``amsgrad.png``,
+        ``results.json`` and ``README.md``.
+
+To add a paper, write its computation in :mod:`adamlab.tasks` and add one :class:`Paper` to
+:data:`PAPERS`: a help line, a function adding its options to the parser, and a handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from adamlab.cli.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One ``adamlab paper`` target.
+
+    Attributes:
+        help: one line for ``adamlab paper --help``.
+        description: the target's own ``--help`` text.
+        add_arguments: adds the target's options (``--out`` is added for every paper).
+        run: the handler, ``(args) -> exit code``.
+    """
+
+    help: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``paper`` subcommand and one sub-subcommand per entry of :data:`PAPERS`."""
+    parser = subparsers.add_parser(
+        "paper",
+        help="reproduce a paper's result (paper amsgrad: Reddi et al. 2018)",
+        description="Reproduce a paper's result into a folder: figures, results.json, README.md.",
+    )
+    targets = parser.add_subparsers(dest="paper", metavar="PAPER", required=True)
+    for name, paper in PAPERS.items():
+        target = targets.add_parser(name, help=paper.help, description=paper.description)
+        target.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+        paper.add_arguments(target)
+        target.set_defaults(handler=paper.run)
+
+
+def output_folder(out: Path) -> Path:
+    """Create ``out`` if needed; a path that exists and is not a folder is a usage error."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# -- paper amsgrad ------------------------------------------------------------------------
+
+
+def _amsgrad_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=2_000_000,
+        metavar="N",
+        help="horizon of the synthetic and stochastic problems (default 2000000)",
+    )
+    parser.add_argument(
+        "--theorem1-steps",
+        type=int,
+        default=300_000,
+        metavar="N",
+        help="horizon of Theorem 1's problem (default 300000)",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=8, metavar="S", help="stochastic runs (default 8)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="first stochastic seed (default 0)")
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="run the update loop eagerly instead of through torch.compile (slower)",
+    )
+    parser.add_argument(
+        "--dpi", type=int, default=120, metavar="N", help="resolution of the PNG (default 120)"
+    )
+
+
+def _run_amsgrad(args: argparse.Namespace) -> int:
+    # imported here so that `adamlab --help` does not pay for matplotlib and the task
+    from adamlab.tasks import amsgrad_paper
+
+    if args.dpi < 10:
+        raise UsageError(f"invalid --dpi {args.dpi} (expected an integer >= 10)")
+    try:
+        config = amsgrad_paper.ReproductionConfig(
+            steps=args.steps,
+            theorem1_steps=args.theorem1_steps,
+            seeds=args.seeds,
+            seed=args.seed,
+            compile=not args.no_compile,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    out = output_folder(args.out)
+    settings = " ".join(f"{key}={value}" for key, value in asdict(config).items())
+    print(f"paper amsgrad: out={out} {settings}", flush=True)
+
+    result = amsgrad_paper.reproduce(config)
+    paragraph = amsgrad_paper.summary(result)
+
+    figure_path = out / "amsgrad.png"
+    amsgrad_paper.figure(result).savefig(figure_path, dpi=args.dpi)
+    results_path = out / "results.json"
+    results_path.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+    readme_path = out / "README.md"
+    readme_path.write_text(
+        "# AMSGrad counterexample (Reddi, Kale & Kumar 2018)\n\n"
+        f"{paragraph}\n\n"
+        "![Adam vs AMSGrad](amsgrad.png)\n\n"
+        f"Files: `amsgrad.png` (top: iterate x_t, bottom: average regret R_t / t), "
+        f"`results.json` (settings, outcomes, every run's curves).\n\n"
+        f"Re-run: `adamlab paper amsgrad --out {out} --steps {config.steps} "
+        f"--theorem1-steps {config.theorem1_steps} --seeds {config.seeds} "
+        f"--seed {config.seed}`\n"
+    )
+    print(paragraph)
+    for path in (figure_path, results_path, readme_path):
+        print(f"wrote {path}")
+    return 0
+
+
+#: Every ``adamlab paper`` target, by name.
+PAPERS: dict[str, Paper] = {
+    "amsgrad": Paper(
+        help="Reddi et al. 2018: Adam goes to the worst point of a 1-D problem, AMSGrad does not",
+        description=(
+            "Reproduce Theorem 1 (C = 3) and Figure 1 (online and stochastic) of Reddi, Kale & "
+            "Kumar, On the Convergence of Adam and Beyond (ICLR 2018), with adamlab's "
+            "adam_update: writes amsgrad.png, results.json and README.md."
+        ),
+        add_arguments=_amsgrad_arguments,
+        run=_run_amsgrad,
+    ),
+}

@@ -1,0 +1,1 @@
+"""Small real problems and paper reproductions that run adamlab's update rules."""
