@@ -1,0 +1,400 @@
+"""The oracle: step an adamlab optimizer and its torch.optim twin side by side and compare.
+
+Both sides start from bit-identical copies of a problem's parameters, compute their own
+gradients, and take ``steps`` steps. After every step the oracle compares every parameter and
+every per-parameter state tensor (``step`` included) under torch's state key names, and keeps
+the largest deviation seen over the whole run.
+
+Deviation, per tensor, with ``a`` adamlab's tensor and ``b`` torch's (the reference):
+
+* absolute: ``max |a - b|`` over the elements;
+* relative: ``max |a - b| / max(max |b|, tiny)``, with ``tiny`` the smallest normal number of
+  ``b``'s dtype (so an all-zero reference does not divide by zero).
+
+Elements that are equal (the same infinity included) or NaN on both sides count as 0; a NaN on
+one side only counts as infinite. A run's deviation is the maximum over all tensors and steps;
+it passes when the state layouts match (same parameters have state, same keys) and the maximum
+relative deviation is within the tolerance of its dtype and torch path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from adamlab.optim.registry import OPTIMIZERS, OptimizerEntry
+from adamlab.verify.problems import PROBLEMS, OracleProblem
+
+#: Steps per oracle run unless told otherwise.
+DEFAULT_STEPS = 1000
+
+#: dtypes the oracle checks, by name.
+DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.float32}
+
+
+@dataclass(frozen=True)
+class TorchPath:
+    """One of torch.optim's implementations of an update, and the tolerance against it.
+
+    Attributes:
+        name: ``"single-tensor"``, ``"foreach"`` or ``"fused"``.
+        kwargs: the constructor arguments that select it.
+        tolerance: dtype -> largest accepted relative deviation.
+    """
+
+    name: str
+    kwargs: Mapping[str, Any]
+    tolerance: Mapping[torch.dtype, float]
+
+
+#: torch's for-loop path, which adamlab reproduces op for op: the oracle proper.
+SINGLE_TENSOR = TorchPath(
+    "single-tensor", {"foreach": False}, {torch.float64: 1e-10, torch.float32: 1e-5}
+)
+#: torch's multi-tensor path. Measured with torch 2.13 on CPU: it rounds like the single-tensor
+#: path for Adam, AdamW, SGD, AdaGrad, RMSProp and Adamax (deviation 0), while NAdam's and
+#: RAdam's group their scalar arithmetic differently (1e-14 in float64, 1e-5 in float32 after
+#: 1000 steps at the defaults). The tolerance leaves room for such ulp-level differences,
+#: which the trajectory amplifies; at large learning rates they grow chaotically, so compare
+#: these paths at the defaults only.
+FOREACH = TorchPath("foreach", {"foreach": True}, {torch.float64: 1e-9, torch.float32: 1e-3})
+#: torch's fused CPU kernel, where the twin has one (Adam, AdamW, SGD, AdaGrad): it fuses the
+#: update into one pass with its own rounding (1e-14 / 1e-5 at the defaults, as above).
+FUSED = TorchPath("fused", {"fused": True}, {torch.float64: 1e-9, torch.float32: 1e-3})
+
+#: Every torch path, by name.
+TORCH_PATHS: dict[str, TorchPath] = {p.name: p for p in (SINGLE_TENSOR, FOREACH, FUSED)}
+
+
+def supports(entry: OptimizerEntry, path: TorchPath) -> bool:
+    """Whether ``entry`` has a torch twin and that twin accepts ``path``'s arguments."""
+    if entry.torch_twin is None:
+        return False
+    accepted = inspect.signature(entry.torch_twin.__init__).parameters
+    return all(name in accepted for name in path.kwargs)
+
+
+def make_reference(
+    entry: OptimizerEntry, params: list[Tensor], options: Mapping[str, Any], path: TorchPath
+) -> torch.optim.Optimizer:
+    """The torch twin of ``entry`` with ``options``, on ``path``."""
+    if path is SINGLE_TENSOR:
+        return entry.make_twin(params, **options)
+    if entry.torch_twin is None:
+        raise ValueError(f"optimizer {entry.name!r} has no torch.optim twin")
+    return entry.torch_twin(params, **{**entry.kwargs, **options, **path.kwargs})
+
+
+def deviation(actual: Tensor, reference: Tensor) -> tuple[float, float]:
+    """Absolute and relative deviation of ``actual`` from ``reference`` (see module docstring).
+
+    >>> deviation(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 4.0]))
+    (2.0, 0.5)
+    >>> deviation(torch.tensor([float("nan")]), torch.tensor([float("nan")]))
+    (0.0, 0.0)
+    """
+    a = actual.detach().to(torch.float64)
+    b = reference.detach().to(torch.float64)
+    same = (a == b) | (a.isnan() & b.isnan())
+    diff = torch.where(same, 0.0, (a - b).abs()).nan_to_num(nan=math.inf)
+    worst = float(diff.max()) if diff.numel() else 0.0
+    finite_b = torch.where(b.isfinite(), b.abs(), 0.0)
+    scale = max(float(finite_b.max()) if b.numel() else 0.0, torch.finfo(reference.dtype).tiny)
+    return worst, worst / scale
+
+
+@dataclass(frozen=True)
+class OracleResult:
+    """The outcome of one oracle run.
+
+    Attributes:
+        optimizer: registry name.
+        options: the oracle case's hyperparameters (the entry's fixed kwargs not included).
+        dtype: parameter dtype.
+        problem: problem name.
+        path: the torch path compared against.
+        steps: steps compared (fewer than asked when the run diverged or the layouts clashed).
+        max_abs: the largest absolute deviation over all tensors and steps.
+        max_rel: the largest relative deviation over all tensors and steps.
+        tolerance: the largest accepted ``max_rel``.
+        worst: where ``max_rel`` occurred (``"step 12, param 0 exp_avg"``), or ``""``.
+        mismatch: why the state layouts differ, or None when they match.
+        diverged: torch's loss became inf or NaN at step ``steps``, so the run stopped there
+            (beyond it both sides would compare NaN with NaN, which proves nothing).
+    """
+
+    optimizer: str
+    options: Mapping[str, Any]
+    dtype: torch.dtype
+    problem: str
+    path: str
+    steps: int
+    max_abs: float
+    max_rel: float
+    tolerance: float
+    worst: str = ""
+    mismatch: str | None = None
+    diverged: bool = False
+
+    @property
+    def passed(self) -> bool:
+        """No state layout clash and ``max_rel <= tolerance``."""
+        return self.mismatch is None and self.max_rel <= self.tolerance
+
+
+@dataclass
+class Comparison:
+    """The largest deviations seen so far between two optimizers over the same parameters.
+
+    Call :meth:`add` after every step; it compares each parameter and every state tensor of
+    that parameter under the same key, and records a layout clash (a parameter with state on
+    one side only, different keys, or a state value of another kind, dtype or shape).
+
+    Attributes:
+        max_abs: the largest absolute deviation seen.
+        max_rel: the largest relative deviation seen (see :func:`deviation`).
+        worst: where ``max_rel`` occurred, e.g. ``"step 12, param 0 exp_avg"``.
+        mismatch: the first layout clash, or None.
+    """
+
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    worst: str = ""
+    mismatch: str | None = None
+
+    def within(self, tolerance: float) -> bool:
+        """No layout clash and ``max_rel <= tolerance``."""
+        return self.mismatch is None and self.max_rel <= tolerance
+
+    def add(
+        self,
+        ours: Sequence[Tensor],
+        our_opt: torch.optim.Optimizer,
+        theirs: Sequence[Tensor],
+        their_opt: torch.optim.Optimizer,
+        where: str = "",
+    ) -> None:
+        """Fold in the deviations of ``ours`` from ``theirs`` (the reference) and their states."""
+        for index, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            label = f"{where}param {index}"
+            self._tensor(a, b, label)
+            state_a, state_b = our_opt.state.get(a, {}), their_opt.state.get(b, {})
+            if state_a.keys() != state_b.keys():
+                self.mismatch = self.mismatch or (
+                    f"{label}: state keys {sorted(state_a)} (adamlab) != {sorted(state_b)} (torch)"
+                )
+                continue
+            for key, value in state_b.items():
+                self._value(state_a[key], value, f"{label} {key}")
+
+    def _value(self, mine: object, reference: object, label: str) -> None:
+        if isinstance(mine, Tensor) and isinstance(reference, Tensor):
+            if mine.dtype != reference.dtype or mine.shape != reference.shape:
+                self.mismatch = self.mismatch or (
+                    f"{label}: {mine.dtype} {tuple(mine.shape)} (adamlab) != "
+                    f"{reference.dtype} {tuple(reference.shape)} (torch)"
+                )
+            else:
+                self._tensor(mine, reference, label)
+        elif mine != reference:
+            self.mismatch = self.mismatch or f"{label}: {mine!r} (adamlab) != {reference!r} (torch)"
+
+    def _tensor(self, mine: Tensor, reference: Tensor, label: str) -> None:
+        # exact equality is the common case, and torch.equal its cheapest test
+        if torch.equal(mine, reference):
+            return
+        abs_dev, rel_dev = deviation(mine, reference)
+        self.max_abs = max(self.max_abs, abs_dev)
+        if rel_dev > self.max_rel:
+            self.max_rel, self.worst = rel_dev, label
+
+
+def take_step(
+    optimizer: torch.optim.Optimizer, params: Sequence[Tensor], problem: OracleProblem
+) -> Tensor:
+    """Set each parameter's grad from ``problem.value_and_grad`` and step; return the loss.
+
+    The grads are what ``zero_grad()`` followed by ``loss.backward()`` would leave (None for a
+    frozen or unused tensor), without autograd's per-call overhead.
+    """
+    loss, grads = problem.value_and_grad(list(params))
+    for param, grad in zip(params, grads, strict=True):
+        param.grad = grad
+    optimizer.step()
+    return loss
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch's CPU kernels on one thread inside the block, then restore the count.
+
+    The oracle's tensors have a few dozen elements, far too few to gain from threads, and
+    torch's fused CPU kernels slowed from ~0.13 ms to ~12 ms per step when their two threads
+    competed with other processes for this machine's two cores.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def clone_params(params: Iterable[Tensor]) -> list[Tensor]:
+    """Independent leaf copies of ``params`` with the same values and ``requires_grad``."""
+    return [p.detach().clone().requires_grad_(p.requires_grad) for p in params]
+
+
+def run_oracle(
+    entry: OptimizerEntry,
+    options: Mapping[str, Any],
+    problem: OracleProblem,
+    dtype: torch.dtype,
+    *,
+    steps: int = DEFAULT_STEPS,
+    path: TorchPath = SINGLE_TENSOR,
+) -> OracleResult:
+    """Step ``entry``'s adamlab optimizer and its torch twin side by side and compare.
+
+    Args:
+        entry: a registry entry with a torch twin.
+        options: hyperparameters for both sides (e.g. one of ``entry.oracle_cases``).
+        problem: the objective; both sides start from bit-identical copies of its parameters.
+        dtype: parameter dtype.
+        steps: steps per side.
+        path: which torch implementation to compare against.
+
+    Returns:
+        The deviations over every parameter, every state tensor and every step.
+
+    >>> from adamlab.optim import OPTIMIZERS
+    >>> from adamlab.verify.problems import PROBLEMS
+    >>> result = run_oracle(OPTIMIZERS["adam"], {}, PROBLEMS["rosenbrock"], torch.float64, steps=5)
+    >>> result.passed, result.max_abs
+    (True, 0.0)
+    """
+    if not supports(entry, path):
+        raise ValueError(f"optimizer {entry.name!r} has no torch twin on the {path.name} path")
+    start = problem.make_params(dtype)
+    ours, theirs = clone_params(start), clone_params(start)
+    our_opt = entry.make(ours, **options)
+    their_opt = make_reference(entry, theirs, options, path)
+    comparison = Comparison()
+    taken, diverged = 0, False
+    with single_threaded():
+        for step in range(1, steps + 1):
+            take_step(our_opt, ours, problem)
+            loss = take_step(their_opt, theirs, problem)
+            taken = step
+            comparison.add(ours, our_opt, theirs, their_opt, where=f"step {step}, ")
+            if comparison.mismatch is not None:
+                break
+            if not math.isfinite(loss.item()):
+                # torch's trajectory left the finite numbers: from here on both sides compare
+                # NaN with NaN, which proves nothing, so stop and report the steps that counted
+                diverged = True
+                break
+    return OracleResult(
+        optimizer=entry.name,
+        options=dict(options),
+        dtype=dtype,
+        problem=problem.name,
+        path=path.name,
+        steps=taken,
+        max_abs=comparison.max_abs,
+        max_rel=comparison.max_rel,
+        tolerance=path.tolerance[dtype],
+        worst=comparison.worst,
+        mismatch=comparison.mismatch,
+        diverged=diverged,
+    )
+
+
+@dataclass(frozen=True)
+class OracleCase:
+    """One cell of the oracle matrix: optimizer x options x dtype x problem x torch path."""
+
+    entry: OptimizerEntry
+    options: Mapping[str, Any]
+    dtype: torch.dtype
+    problem: OracleProblem
+    path: TorchPath = SINGLE_TENSOR
+
+    @property
+    def label(self) -> str:
+        """``adam[amsgrad=True]-float64-mlp-single-tensor``, for test ids."""
+        return "-".join(
+            [
+                f"{self.entry.name}[{format_options(self.options)}]",
+                str(self.dtype).removeprefix("torch."),
+                self.problem.name,
+                self.path.name,
+            ]
+        )
+
+    def run(self, steps: int = DEFAULT_STEPS) -> OracleResult:
+        """Run this cell for ``steps`` steps."""
+        return run_oracle(
+            self.entry, self.options, self.problem, self.dtype, steps=steps, path=self.path
+        )
+
+
+def format_options(options: Mapping[str, Any]) -> str:
+    """``lr=0.01,betas=(0.8, 0.99)``; ``defaults`` for no options."""
+    return ",".join(f"{k}={v}" for k, v in options.items()) or "defaults"
+
+
+#: How much of the matrix :func:`oracle_matrix` enumerates, smallest first.
+SCOPES = ("quick", "defaults", "full")
+
+
+def oracle_matrix(
+    optimizers: Iterable[str] | None = None,
+    *,
+    dtypes: Sequence[torch.dtype] = (torch.float64, torch.float32),
+    problems: Sequence[str] = tuple(PROBLEMS),
+    paths: Iterable[TorchPath] = (SINGLE_TENSOR,),
+    scope: str = "full",
+) -> Iterator[OracleCase]:
+    """Enumerate the registry: optimizers with a torch twin x oracle cases x dtypes x problems.
+
+    Entries without a torch twin, and paths a twin lacks (e.g. fused RMSprop), are skipped.
+
+    Scopes (a cell is one dtype x problem pair; the first cell is ``dtypes[0], problems[0]``):
+
+    * ``"full"``: every oracle case in every cell;
+    * ``"defaults"``: each entry's first oracle case (its defaults) in every cell;
+    * ``"quick"``: each entry's first oracle case in the first cell.
+
+    Args:
+        optimizers: registry names (default: all registered).
+        dtypes: parameter dtypes.
+        problems: problem names from :data:`PROBLEMS`.
+        paths: torch paths to compare against.
+        scope: one of :data:`SCOPES`.
+
+    >>> [c.label for c in oracle_matrix(["sgd"], dtypes=[torch.float64], scope="defaults")]
+    ['sgd[defaults]-float64-mlp-single-tensor', 'sgd[defaults]-float64-rosenbrock-single-tensor']
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r} (expected one of {', '.join(SCOPES)})")
+    names = list(OPTIMIZERS) if optimizers is None else list(optimizers)
+    cells = [(dtype, problem) for dtype in dtypes for problem in problems]
+    if scope == "quick":
+        cells = cells[:1]
+    for name in names:
+        entry = OPTIMIZERS[name]
+        cases = entry.oracle_cases if scope == "full" else entry.oracle_cases[:1]
+        for path in paths:
+            if not supports(entry, path):
+                continue
+            for options in cases:
+                for dtype, problem in cells:
+                    yield OracleCase(entry, options, dtype, PROBLEMS[problem], path)
