@@ -19,6 +19,7 @@ from adamlab.cli.errors import UsageError
 
 #: Subcommand modules, in the order ``adamlab --help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
+    "adamlab.cli.verify",
     "adamlab.cli.functions",
     "adamlab.cli.plot",
     "adamlab.cli.run",

@@ -1,0 +1,121 @@
+"""``adamlab verify``: the table, the exit codes, and the rows each scope plans."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import torch
+
+from adamlab.cli import main
+from adamlab.cli.verify import COLUMNS, build_config
+from adamlab.optim import OPTIMIZERS, Adam
+
+TWINNED = [name for name, entry in OPTIMIZERS.items() if entry.torch_twin is not None]
+NO_TWIN = [name for name, entry in OPTIMIZERS.items() if entry.torch_twin is None]
+
+
+def _config(**overrides: Any) -> argparse.Namespace:
+    flags = {"steps": 1000, "optimizer": None, "dtype": None, "scope": "defaults"}
+    return argparse.Namespace(**{**flags, **overrides})
+
+
+def test_quick_run_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["verify", "--quick", "--optimizer", "sgd", "--optimizer", "adam", "--steps", "30"])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("verify: scope=quick steps=30")
+    header = lines[1].split()
+    assert header[:2] == ["optimizer", "options"] and header[-1] == "verdict"
+    rows = [line for line in lines if line.startswith(("sgd ", "adam "))]
+    assert [row.split()[0] for row in rows] == ["sgd", "adam"]  # the order asked for
+    for row in rows:
+        cells = row.split()
+        assert cells[2:6] == ["float64", "mlp", "single-tensor", "30"]
+        assert cells[-1] == "pass"
+    assert "2 comparisons" in out and "2 pass, 0 fail" in out
+
+
+def test_dtype_flag_selects_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--quick", "--optimizer", "rmsprop", "--dtype", "float32"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("rmsprop")]
+    assert len(rows) == 1 and rows[0].split()[2] == "float32"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--optimizer", "adamm"], "unknown optimizer 'adamm'; did you mean adam"),
+        (["--steps", "0"], "invalid --steps 0"),
+        (["--dtype", "float16"], "invalid choice: 'float16'"),
+        (["--quick", "--full"], "not allowed with argument"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("adamlab: error: ") and message in captured.err
+
+
+@pytest.mark.skipif(not NO_TWIN, reason="every registered optimizer has a torch twin")
+def test_optimizer_without_twin_is_skipped(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--optimizer", NO_TWIN[0]]) == 0
+    out = capsys.readouterr().out
+    assert f"skipped (no torch.optim twin): {NO_TWIN[0]}" in out
+    assert "nothing to verify" in out
+
+
+class _Perturbed(Adam):
+    """Adam with lr scaled by (1 + 1e-9): ``verify`` must fail it."""
+
+    @classmethod
+    def rule_hyperparameters(cls, group: Any) -> dict[str, Any]:
+        hyper = super().rule_hyperparameters(group)
+        return {**hyper, "lr": hyper["lr"] * (1 + 1e-9)}
+
+
+def test_a_deviation_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = replace(OPTIMIZERS["adam"], name="perturbed", cls=_Perturbed)
+    monkeypatch.setitem(OPTIMIZERS, "perturbed", broken)
+    assert main(["verify", "--quick", "--optimizer", "perturbed", "--steps", "20"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL perturbed [defaults]: worst at step" in out
+    assert "1 comparisons" in out and "0 pass, 1 fail" in out
+
+
+def test_default_scope_plans_every_twin_on_every_cell_and_other_paths() -> None:
+    config = build_config(_config())
+    assert config.optimizers == tuple(TWINNED) and config.skipped == tuple(NO_TWIN)
+    cases = config.cases()
+    single = [c for c in cases if c.path.name == "single-tensor"]
+    assert {(c.entry.name, c.dtype, c.problem.name) for c in single} == {
+        (name, dtype, problem)
+        for name in TWINNED
+        for dtype in (torch.float64, torch.float32)
+        for problem in ("mlp", "rosenbrock")
+    }
+    assert all(c.options == OPTIMIZERS[c.entry.name].oracle_cases[0] for c in single)
+    others = {(c.entry.name, c.path.name) for c in cases if c.path.name != "single-tensor"}
+    assert ("adam", "fused") in others and ("adam", "foreach") in others
+    assert ("rmsprop", "fused") not in others  # torch's RMSprop has no fused path
+
+
+def test_full_scope_plans_every_oracle_case() -> None:
+    cases = build_config(_config(scope="full", dtype="float64")).cases()
+    single = [c for c in cases if c.path.name == "single-tensor"]
+    expected = sum(len(OPTIMIZERS[name].oracle_cases) for name in TWINNED) * 2  # x 2 problems
+    assert len(single) == expected
+
+
+def test_columns() -> None:
+    assert COLUMNS[0] == "optimizer" and COLUMNS[-1] == "verdict"
+    assert {"options", "dtype", "problem", "steps", "max abs dev", "max rel dev"} <= set(COLUMNS)
