@@ -180,18 +180,8 @@ def test_problems_are_deterministic() -> None:
             assert torch.equal(a, b)
 
 
-class _Perturbed(Adam):
-    """Adam with lr scaled by (1 + 1e-9): a deviation the oracle must see."""
-
-    @classmethod
-    def rule_hyperparameters(cls, group: Any) -> dict[str, Any]:
-        hyper = super().rule_hyperparameters(group)
-        return {**hyper, "lr": hyper["lr"] * (1 + 1e-9)}
-
-
-def test_oracle_reports_a_deviation() -> None:
-    entry = replace(OPTIMIZERS["adam"], name="perturbed", cls=_Perturbed)
-    result = run_oracle(entry, {}, PROBLEMS["mlp"], torch.float64, steps=20)
+def test_oracle_reports_a_deviation(perturbed_adam: OptimizerEntry) -> None:
+    result = run_oracle(perturbed_adam, {}, PROBLEMS["mlp"], torch.float64, steps=20)
     assert not result.passed
     assert result.tolerance < result.max_rel < 1e-6
     assert result.worst.startswith("step ") and ", param " in result.worst

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ import torch
 
 from adamlab.cli import main
 from adamlab.cli.verify import COLUMNS, build_config
-from adamlab.optim import OPTIMIZERS, Adam
+from adamlab.optim import OPTIMIZERS, OptimizerEntry
 
 TWINNED = [name for name, entry in OPTIMIZERS.items() if entry.torch_twin is not None]
 NO_TWIN = [name for name, entry in OPTIMIZERS.items() if entry.torch_twin is None]
@@ -72,20 +71,12 @@ def test_optimizer_without_twin_is_skipped(capsys: pytest.CaptureFixture[str]) -
     assert "nothing to verify" in out
 
 
-class _Perturbed(Adam):
-    """Adam with lr scaled by (1 + 1e-9): ``verify`` must fail it."""
-
-    @classmethod
-    def rule_hyperparameters(cls, group: Any) -> dict[str, Any]:
-        hyper = super().rule_hyperparameters(group)
-        return {**hyper, "lr": hyper["lr"] * (1 + 1e-9)}
-
-
 def test_a_deviation_exits_1(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    perturbed_adam: OptimizerEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    broken = replace(OPTIMIZERS["adam"], name="perturbed", cls=_Perturbed)
-    monkeypatch.setitem(OPTIMIZERS, "perturbed", broken)
+    monkeypatch.setitem(OPTIMIZERS, "perturbed", perturbed_adam)
     assert main(["verify", "--quick", "--optimizer", "perturbed", "--steps", "20"]) == 1
     out = capsys.readouterr().out
     assert "FAIL perturbed [defaults]: worst at step" in out
