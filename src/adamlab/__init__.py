@@ -1,4 +1,4 @@
-"""adamlab: Adam and its rivals written from scratch, proven against torch.optim, compared fairly."""
+"""adamlab: Adam and its rivals from scratch, proven against torch.optim, compared fairly."""
 
 from importlib.metadata import PackageNotFoundError, version
 

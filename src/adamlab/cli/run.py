@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--optimizer-args",
         metavar="JSON",
-        help='constructor arguments for --optimizer, e.g. \'{"lr": 1e-3}\'',
+        help="constructor arguments for --optimizer, e.g. '{\"lr\": 1e-3}'",
     )
     parser.add_argument("--dtype", choices=("float32", "float64"))
     parser.add_argument("--threads", type=int, help="torch threads (default 1)")

@@ -72,13 +72,3 @@ class Adagrad(FunctionalOptimizer):
     @classmethod
     def init_options(cls, group: Mapping[str, Any]) -> dict[str, Any]:
         return {"initial_accumulator_value": group["initial_accumulator_value"]}
-
-    @classmethod
-    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "lr": group["lr"],
-            "lr_decay": group["lr_decay"],
-            "weight_decay": group["weight_decay"],
-            "eps": group["eps"],
-            "maximize": bool(group.get("maximize", False)),
-        }

@@ -82,20 +82,6 @@ class Adam(FunctionalOptimizer):
     def init_options(cls, group: Mapping[str, Any]) -> dict[str, Any]:
         return {"amsgrad": bool(group["amsgrad"])}
 
-    @classmethod
-    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = group["betas"]
-        return {
-            "lr": group["lr"],
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": group["eps"],
-            "weight_decay": group["weight_decay"],
-            "decoupled_weight_decay": bool(group.get("decoupled_weight_decay", False)),
-            "amsgrad": bool(group["amsgrad"]),
-            "maximize": bool(group.get("maximize", False)),
-        }
-
 
 class AdamW(Adam):
     """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, default 1e-2.

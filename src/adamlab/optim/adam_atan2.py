@@ -73,16 +73,3 @@ class AdamAtan2(FunctionalOptimizer):
         validation.check_non_negative(hyperparameters["weight_decay"], "weight_decay")
         validation.check_non_negative(hyperparameters["a"], "a")
         validation.check_non_negative(hyperparameters["b"], "b")
-
-    @classmethod
-    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = group["betas"]
-        return {
-            "lr": group["lr"],
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "a": float(group["a"]),
-            "b": float(group["b"]),
-            "weight_decay": group["weight_decay"],
-            "maximize": bool(group.get("maximize", False)),
-        }

@@ -8,6 +8,8 @@ torch's key names, the closure, skipping parameters without a gradient, never to
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple
 
@@ -29,7 +31,7 @@ class FunctionalOptimizer(torch.optim.Optimizer):
         init_rule / update_rule: the functional pair from :mod:`adamlab.functional`.
         state_keys: state field (paper symbol) -> torch.optim state key, e.g.
             ``{"m": "exp_avg"}``. Fields that are None are not stored, as in torch.
-    and implement :meth:`validate`, :meth:`init_options` and :meth:`rule_hyperparameters`.
+    and implement :meth:`validate` (and :meth:`init_options` where the state has options).
     """
 
     init_rule: ClassVar[InitRule]
@@ -55,8 +57,23 @@ class FunctionalOptimizer(torch.optim.Optimizer):
 
     @classmethod
     def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        """Keyword arguments of :attr:`update_rule` taken from a param group."""
-        raise NotImplementedError
+        """Keyword arguments of :attr:`update_rule`, read from a param group by name.
+
+        Each keyword-only argument of the rule takes the group's value of the same name;
+        ``beta1`` / ``beta2`` come from the group's ``betas`` pair (torch's layout). A key the
+        group lacks (a state dict saved by an older torch) takes the rule's own default.
+        Read at every step, so LR schedulers that write ``group["lr"]`` take effect.
+        """
+        kwargs: dict[str, Any] = {}
+        for name, parameter in _keyword_parameters(cls.update_rule).items():
+            if name in ("beta1", "beta2"):
+                kwargs[name] = float(group["betas"][0 if name == "beta1" else 1])
+            elif name in group:
+                value = group[name]
+                kwargs[name] = bool(value) if isinstance(parameter.default, bool) else value
+            else:
+                kwargs[name] = parameter.default
+        return kwargs
 
     # -- torch.optim.Optimizer ------------------------------------------------------------
 
@@ -121,3 +138,13 @@ class FunctionalOptimizer(torch.optim.Optimizer):
             value = getattr(state, field)
             if value is not None:
                 stored[key] = value
+
+
+@functools.cache
+def _keyword_parameters(rule: UpdateRule) -> dict[str, inspect.Parameter]:
+    """The keyword-only hyperparameters of an update rule (everything after ``*``)."""
+    return {
+        name: parameter
+        for name, parameter in inspect.signature(rule).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }

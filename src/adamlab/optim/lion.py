@@ -65,14 +65,3 @@ class Lion(FunctionalOptimizer):
         validation.check_lr(hyperparameters["lr"])
         validation.check_betas(hyperparameters["betas"])
         validation.check_non_negative(hyperparameters["weight_decay"], "weight_decay")
-
-    @classmethod
-    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = group["betas"]
-        return {
-            "lr": group["lr"],
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "weight_decay": group["weight_decay"],
-            "maximize": bool(group.get("maximize", False)),
-        }

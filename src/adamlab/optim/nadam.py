@@ -79,20 +79,6 @@ class NAdam(FunctionalOptimizer):
         validation.check_non_negative(hyperparameters["weight_decay"], "weight_decay")
         validation.check_non_negative(hyperparameters["momentum_decay"], "momentum_decay")
 
-    @classmethod
-    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = group["betas"]
-        return {
-            "lr": group["lr"],
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": group["eps"],
-            "weight_decay": group["weight_decay"],
-            "momentum_decay": group["momentum_decay"],
-            "decoupled_weight_decay": bool(group.get("decoupled_weight_decay", False)),
-            "maximize": bool(group.get("maximize", False)),
-        }
-
     def _read_state(self, param: Tensor, group: Mapping[str, Any]) -> Any:
         stored = self.state[param]
         product = stored.get("mu_product")

@@ -72,16 +72,3 @@ class RAdam(FunctionalOptimizer):
         validation.check_betas(hyperparameters["betas"])
         validation.check_eps(hyperparameters["eps"])
         validation.check_non_negative(hyperparameters["weight_decay"], "weight_decay")
-
-    @classmethod
-    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = group["betas"]
-        return {
-            "lr": group["lr"],
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": group["eps"],
-            "weight_decay": group["weight_decay"],
-            "decoupled_weight_decay": bool(group.get("decoupled_weight_decay", False)),
-            "maximize": bool(group.get("maximize", False)),
-        }

@@ -68,15 +68,3 @@ class RMSprop(FunctionalOptimizer):
     @classmethod
     def init_options(cls, group: Mapping[str, Any]) -> dict[str, Any]:
         return {"momentum": group["momentum"], "centered": bool(group["centered"])}
-
-    @classmethod
-    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "lr": group["lr"],
-            "alpha": group["alpha"],
-            "eps": group["eps"],
-            "weight_decay": group["weight_decay"],
-            "momentum": group["momentum"],
-            "centered": bool(group["centered"]),
-            "maximize": bool(group.get("maximize", False)),
-        }

@@ -72,14 +72,3 @@ class SGD(FunctionalOptimizer):
             hyperparameters["momentum"],
             hyperparameters["dampening"],
         )
-
-    @classmethod
-    def rule_hyperparameters(cls, group: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "lr": group["lr"],
-            "momentum": group["momentum"],
-            "dampening": group["dampening"],
-            "weight_decay": group["weight_decay"],
-            "nesterov": bool(group["nesterov"]),
-            "maximize": bool(group.get("maximize", False)),
-        }
