@@ -193,3 +193,36 @@ def test_records_round_trip(tmp_path: Path):
     np.testing.assert_array_equal(back.hit_evals, unit.hit_evals)
     assert back.optimizer == "adam" and back.steps_run == unit.steps_run
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_cosine_schedule_matches_the_class_under_a_scheduler():
+    from adamlab.optim.schedules import make_scheduler
+
+    steps = 200
+    spec = _spec(
+        optimizers=[{"name": "adam", "lr": 0.05, "schedule": "cosine"}],
+        functions=["booth"],
+        starts=[{"name": "seed", "n": 3}],
+        steps=steps,
+        early_stop=False,
+    )
+    unit = run_unit(spec, spec.optimizers[0], "booth")
+    fn = get("booth")
+    starts = starting_points(spec.seed, fn, spec.starts[0])
+    for i in range(len(starts)):
+        x = torch.nn.Parameter(starts[i].clone())
+        opt = OPTIMIZERS["adam"].make([x], lr=0.05)
+        scheduler = make_scheduler(opt, "cosine", total_steps=steps)
+        for _ in range(steps):
+            opt.zero_grad()
+            fn(x).backward()
+            opt.step()
+            scheduler.step()
+        torch.testing.assert_close(
+            torch.from_numpy(unit.final[i]), x.detach(), rtol=1e-10, atol=1e-12
+        )
+
+
+def test_unknown_schedule_is_refused():
+    with pytest.raises(ValueError, match="did you mean cosine"):
+        _spec(optimizers=[{"name": "adam", "schedule": "cosin"}])

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from adamlab.bench.spec import OptimizerSpec
 from adamlab.optim import OPTIMIZERS, FunctionalOptimizer
+from adamlab.optim.schedules import get_schedule
 
 #: ``(theta, grad, state, t) -> (theta, state)`` where t is the 0-dim step about to be taken.
 StepFn = Callable[[Tensor, Tensor, Any, Tensor], tuple[Tensor, Any]]
@@ -172,7 +173,26 @@ def make_driver(spec: OptimizerSpec, n_starts: int, total_steps: int) -> tuple[D
 
 
 def schedule_factor(name: str, total_steps: int) -> Callable[[Tensor], Tensor] | None:
-    """The learning-rate multiplier at step t for a named schedule, or None for constant."""
+    """The learning-rate multiplier at step t for a named schedule, or None for constant.
+
+    The schedule functions of :mod:`adamlab.optim.schedules` are evaluated once per step into a
+    table (lr_max = 1, so the table holds the factor); the step loop only indexes it, which
+    keeps the compiled step free of Python arithmetic on the step number.
+    """
     if name == "constant":
         return None
-    raise ValueError(f"unknown schedule {name!r} (known: constant)")
+    schedule = get_schedule(name)
+    extra = (
+        {"total_steps": total_steps}
+        if "total_steps" in inspect.signature(schedule).parameters
+        else {}
+    )
+    table = torch.tensor(
+        [schedule(step, lr_max=1.0, **extra) for step in range(total_steps + 1)],
+        dtype=torch.float64,
+    )
+
+    def factor(t: Tensor) -> Tensor:
+        return table[t.long()]
+
+    return factor

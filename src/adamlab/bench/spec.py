@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from adamlab import functions as functions_module
+from adamlab.optim.schedules import get_schedule
 
 #: Named start boxes, (low, high) per coordinate for 2-D functions.
 NAMED_BOXES: dict[str, tuple[float, float]] = {"seed": (-1.0, 1.0)}
@@ -207,6 +208,9 @@ def _parse_optimizer(raw: Any, index: int) -> OptimizerSpec:
     name = raw.pop("name")
     label = raw.pop("label", None)
     schedule = raw.pop("schedule", "constant")
+    if not isinstance(schedule, str):
+        raise _fail(f"optimizers[{index}].schedule", schedule, "a schedule name")
+    get_schedule(schedule)  # an unknown name fails here, with the closest names suggested
     lrs = raw.pop("lrs", ())
     if ":" not in name and name not in OPTIMIZERS:
         raise ValueError(
