@@ -8,6 +8,7 @@ torch's key names, the closure, skipping parameters without a gradient, never to
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
@@ -16,10 +17,14 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from adamlab.optim import validation
+from adamlab.optim import fused, validation
 
 #: An update rule: ``(theta, grad, state, **hyperparameters) -> (theta, state)``.
 UpdateRule = Callable[..., tuple[Tensor, Any]]
+#: Key of the format marker that :meth:`FunctionalOptimizer.state_dict` adds at the top level.
+#: torch.optim ignores unknown top-level keys, and a dict without it (torch's) is format 1.
+FORMAT_KEY = "adamlab_format_version"
+FORMAT_VERSION = 1
 #: A state initialiser: ``(theta, **options) -> state``.
 InitRule = Callable[..., Any]
 
@@ -104,6 +109,9 @@ class FunctionalOptimizer(torch.optim.Optimizer):
                 loss = closure()
         for group in self.param_groups:
             hyperparameters = self.rule_hyperparameters(group)
+            if group.get("fused"):
+                self._fused_group_step(group, hyperparameters)
+                continue
             for param in group["params"]:
                 if param.grad is None:
                     continue
@@ -116,6 +124,49 @@ class FunctionalOptimizer(torch.optim.Optimizer):
                 param.copy_(theta)
                 self._write_state(param, new_state)
         return loss
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state dict plus a format marker (which torch.optim ignores when loading)."""
+        state = super().state_dict()
+        state[FORMAT_KEY] = FORMAT_VERSION
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state dict saved by adamlab or by the torch twin, after validating it.
+
+        Raises ``ValueError`` naming the first mismatch: format version, number of groups or
+        parameters, or a state tensor whose shape or dtype does not fit its parameter (torch
+        would silently cast a float32 buffer onto a float64 parameter). The dict is deep-copied
+        first, so the loaded optimizer shares no tensor with it.
+        """
+        _check_state_dict(self, state_dict)
+        super().load_state_dict(copy.deepcopy(state_dict))
+
+    def _fused_group_step(self, group: Mapping[str, Any], hyperparameters: dict[str, Any]) -> None:
+        """The ``fused=True`` path: the same rule, compiled over the group, applied in place.
+
+        State is created (by :attr:`init_rule`) and stored before the step, so that the compiled
+        function can write every state tensor in place; see :mod:`adamlab.optim.fused`.
+        """
+        params, detached, grads, states = [], [], [], []
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            if param.grad.is_sparse:
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            state = self._read_state(param, group)
+            self._write_state(param, state)
+            params.append(param)
+            detached.append(param.detach())
+            grads.append(param.grad)
+            states.append(state)
+        if not params:
+            return
+        new_states = fused.fused_step(
+            type(self).update_rule, hyperparameters, detached, grads, states
+        )
+        for param, new_state in zip(params, new_states, strict=True):
+            self._write_state(param, new_state)
 
     # -- state in torch's layout ----------------------------------------------------------
 
@@ -148,3 +199,59 @@ def _keyword_parameters(rule: UpdateRule) -> dict[str, inspect.Parameter]:
         for name, parameter in inspect.signature(rule).parameters.items()
         if parameter.kind is inspect.Parameter.KEYWORD_ONLY
     }
+
+
+def _check_state_dict(optimizer: FunctionalOptimizer, state_dict: Any) -> None:
+    """Raise ValueError unless ``state_dict`` fits ``optimizer``'s parameters."""
+    name = type(optimizer).__name__
+    if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
+        raise ValueError(
+            f"{name}: not an optimizer state dict (expected 'state' and 'param_groups')"
+        )
+    version = state_dict.get(FORMAT_KEY, FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{name}: unsupported state dict format version {version!r} "
+            f"(this adamlab reads version {FORMAT_VERSION})"
+        )
+    groups, saved_groups = optimizer.param_groups, state_dict["param_groups"]
+    if len(groups) != len(saved_groups):
+        raise ValueError(
+            f"{name}: state dict has {len(saved_groups)} parameter groups, "
+            f"the optimizer {len(groups)}"
+        )
+    for index, (group, saved) in enumerate(zip(groups, saved_groups, strict=True)):
+        if len(group["params"]) != len(saved["params"]):
+            raise ValueError(
+                f"{name}: parameter group {index} has {len(saved['params'])} parameters in the "
+                f"state dict, {len(group['params'])} in the optimizer"
+            )
+        for param, saved_id in zip(group["params"], saved["params"], strict=True):
+            stored = state_dict["state"].get(saved_id)
+            if stored:
+                _check_param_state(optimizer, param, group, stored, f"{name}: parameter {saved_id}")
+
+
+def _check_param_state(
+    optimizer: FunctionalOptimizer,
+    param: Tensor,
+    group: Mapping[str, Any],
+    stored: Mapping[str, Any],
+    where: str,
+) -> None:
+    """Each state tensor must have the shape of the fresh state; buffers the parameter's dtype."""
+    fresh = type(optimizer).init_rule(param.detach(), **optimizer.init_options(group))
+    for field, key in optimizer.state_keys.items():
+        expected, value = getattr(fresh, field, None), stored.get(key)
+        if not isinstance(expected, Tensor) or not isinstance(value, Tensor):
+            continue
+        if value.shape != expected.shape:
+            raise ValueError(
+                f"{where}: state {key!r} has shape {tuple(value.shape)}, "
+                f"expected {tuple(expected.shape)} (the parameter's is {tuple(param.shape)})"
+            )
+        is_buffer = expected.dtype == param.dtype and expected.shape == param.shape
+        if is_buffer and value.dtype != param.dtype:
+            raise ValueError(
+                f"{where}: state {key!r} has dtype {value.dtype}, the parameter {param.dtype}"
+            )
