@@ -30,6 +30,10 @@ class Adam(FunctionalOptimizer):
         maximize: maximise the objective instead.
         decoupled_weight_decay: decay the parameters directly (AdamW) instead of via the
             gradient.
+        fused: True for the fast path: the same rule compiled with ``torch.compile`` over the
+            whole param group and applied in place (one pass over memory, as torch's fused
+            kernel; the first step compiles, a few seconds). False or None (the default): the
+            readable per-parameter loop. See :mod:`adamlab.optim.fused`.
 
     State per parameter: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v), and
     ``max_exp_avg_sq`` (AMSGrad's max of v).
@@ -59,6 +63,7 @@ class Adam(FunctionalOptimizer):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -68,6 +73,7 @@ class Adam(FunctionalOptimizer):
             "amsgrad": amsgrad,
             "maximize": maximize,
             "decoupled_weight_decay": decoupled_weight_decay,
+            "fused": fused,
         }
         super().__init__(params, defaults)
 
@@ -100,6 +106,7 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -110,6 +117,7 @@ class AdamW(Adam):
             amsgrad=amsgrad,
             maximize=maximize,
             decoupled_weight_decay=True,
+            fused=fused,
         )
 
     @classmethod
