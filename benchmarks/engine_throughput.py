@@ -1,0 +1,110 @@
+"""Engine throughput, side by side in one run: the seed notebook's loop vs adamlab's engine.
+
+(a) seed-style: one start, a Python loop of zero_grad / forward / backward / step with the
+    optimizer class, for every (optimizer, function) pair;
+(b) adamlab's engine on the same pairs and steps, with 1 start and with many starts per pair.
+
+A "row-step" is one start advanced by one step. The engine's rates are given for the stepping
+alone (its first call, which compiles, excluded) and end to end (compile included); the
+compile cost is printed separately. Run from the repository root:
+
+    .venv/bin/python benchmarks/engine_throughput.py            # all four optimizers x six
+    .venv/bin/python benchmarks/engine_throughput.py --quick    # two optimizers x two functions
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from adamlab.bench.engine import run_unit
+from adamlab.bench.spec import default_spec_dict, spec_from_dict
+from adamlab.functions import SUITES, get
+from adamlab.optim import OPTIMIZERS
+
+
+def seed_style_loop(optimizer: str, kwargs: dict, function: str, steps: int) -> float:
+    """Seconds for one start stepped ``steps`` times through the optimizer class."""
+    fn = get(function)
+    x = torch.nn.Parameter(torch.tensor([0.5, -0.5], dtype=torch.float64))
+    opt = OPTIMIZERS[optimizer].make([x], **kwargs)
+    started = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = fn(x)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - started
+
+
+def engine(optimizers: list[dict], functions: list[str], starts: int, steps: int, compile_: bool):
+    """(stepping seconds, end-to-end seconds, row-steps) over every pair."""
+    spec = spec_from_dict(
+        {
+            "optimizers": optimizers,
+            "functions": functions,
+            "starts": [{"name": "domain", "n": starts}],
+            "steps": steps,
+            "early_stop": False,
+            "compile": compile_,
+        }
+    )
+    stepping = total = 0.0
+    row_steps = 0
+    for opt in spec.optimizers:
+        for fn in spec.functions:
+            unit = run_unit(spec, opt, fn)
+            total += unit.seconds
+            # the first call compiles; count it as one ordinary call's worth of stepping
+            per_call = (unit.seconds - unit.compile_seconds) / max(unit.steps_run - 1, 1)
+            stepping += unit.seconds - unit.compile_seconds + per_call
+            row_steps += len(unit.lr) * unit.steps_run
+    return stepping, total, row_steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--starts", type=int, nargs="+", default=[1, 1000, 10000])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-compile", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    optimizers = default_spec_dict()["optimizers"]
+    functions = list(SUITES["seed"])
+    if args.quick:
+        optimizers, functions = optimizers[:2], functions[:2]
+    pairs = len(optimizers) * len(functions)
+    print(
+        f"{len(optimizers)} optimizers x {len(functions)} functions, {args.steps} steps, "
+        f"float64, {args.threads} thread(s), torch {torch.__version__}"
+    )
+
+    seed_seconds = [
+        seed_style_loop(o["name"], {k: v for k, v in o.items() if k != "name"}, f, args.steps)
+        for o in optimizers
+        for f in functions
+    ]
+    seed_rate = pairs * args.steps / sum(seed_seconds)
+    print(f"\n(a) seed-style loop, 1 start: {sum(seed_seconds):.2f} s, {seed_rate:.3g} row-steps/s")
+    print(f"    per step: {statistics.median(s / args.steps for s in seed_seconds) * 1e6:.0f} us")
+
+    print("\n(b) engine           stepping row-steps/s   end-to-end row-steps/s   vs (a)")
+    for starts in args.starts:
+        stepping, total, row_steps = engine(
+            optimizers, functions, starts, args.steps, not args.no_compile
+        )
+        rate = row_steps / stepping
+        print(
+            f"    {starts:>6} starts   {rate:>14.3g}          {row_steps / total:>14.3g}"
+            f"          {rate / seed_rate:>8.0f}x   (compile {total - stepping:.1f} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
