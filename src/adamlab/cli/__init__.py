@@ -24,6 +24,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "adamlab.cli.plot",
     "adamlab.cli.run",
     "adamlab.cli.paper",
+    "adamlab.cli.sweep",
 )
 
 
