@@ -27,11 +27,11 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from adamlab.functional import _scalars
 from adamlab.functional._scalars import (
     Scalar,
     add_scaled,
     as_python_scalar,
-    bias_correction,
     default_step_dtype,
     next_step,
 )
@@ -91,6 +91,7 @@ def adam_update(
     decoupled_weight_decay: bool = False,
     amsgrad: bool = False,
     maximize: bool = False,
+    bias_correction: bool = True,
 ) -> tuple[Tensor, AdamState]:
     """One Adam step: return ``(theta_t, state_t)`` from ``theta_{t-1}``, ``g_t`` and the state.
 
@@ -112,6 +113,10 @@ def adam_update(
             maximum is taken over the *uncorrected* v_t and then bias-corrected; the paper has
             no bias correction at all.
         maximize: ascend instead of descend (use -g_t).
+        bias_correction: divide by (1 - beta1^t) and (1 - beta2^t) as Algorithm 1 does (the
+            default, and torch's only behaviour). False drops both factors,
+            theta_t = theta_{t-1} - alpha m_t / (sqrt(v_t) + eps): the uncorrected Adam of the
+            paper's section 6.4 experiment, not a recommended setting.
 
     Returns:
         The new parameters and the new state. No input tensor is modified.
@@ -150,9 +155,16 @@ def adam_update(
     #           = theta_{t-1} - (alpha / (1 - beta1^t)) m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)
     # This is Algorithm 1 exactly (eps stays outside the corrected root), not the paper's
     # "efficient" eps_hat variant, and it is torch.optim's order of operations.
-    step_size = lr / bias_correction(beta1, t)
-    # sqrt(v_hat) + eps
-    denom = v_used.sqrt() / bias_correction(beta2, t) ** 0.5 + eps
+    if bias_correction:
+        step_size = lr / _scalars.bias_correction(beta1, t)
+        # sqrt(v_hat) + eps
+        denom = v_used.sqrt() / _scalars.bias_correction(beta2, t) ** 0.5 + eps
+    else:
+        # without the corrections (paper, section 6.4): m_hat = m_t, v_hat = v_t, so the first
+        # steps are too large by (1 - beta1^t) / sqrt(1 - beta2^t) when beta2 is near 1
+        step_size = lr
+        # sqrt(v_t) + eps
+        denom = v_used.sqrt() + eps
     # theta_t = theta_{t-1} - step_size m_t / denom
     theta = theta - step_size * m / denom
 
