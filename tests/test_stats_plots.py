@@ -90,7 +90,8 @@ def test_profile_legend_carries_the_area_score(records: Records) -> None:
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     _, _, costs = profile_costs(records)
     area = performance_profile_area(costs, 4.0)
-    assert labels == [f"{n} (area {a:.2f})" for n, a in zip(["adam", "sgd", "sgd-tuned"], area)]
+    names = ["adam", "sgd", "sgd-tuned"]
+    assert labels == [f"{n} (area {a:.2f})" for n, a in zip(names, area, strict=True)]
 
 
 def test_multi_lr_units_become_one_solver_per_lr(tmp_path: Path) -> None:
