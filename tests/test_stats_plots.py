@@ -87,7 +87,9 @@ def test_profile_legend_carries_the_area_score(records: Records) -> None:
     fig = performance_profile_figure(records)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = ax.get_legend()
+    assert legend is not None
+    labels = [t.get_text() for t in legend.get_texts()]
     _, _, costs = profile_costs(records)
     area = performance_profile_area(costs, 4.0)
     names = ["adam", "sgd", "sgd-tuned"]
