@@ -137,9 +137,34 @@ def _make_chunk(function: TestFunction, driver: Driver, k: int) -> Callable[...,
             theta = torch.where((alive & ~bad).unsqueeze(-1), new_theta, theta)
             bests.append(best)
             traces.append(theta.index_select(0, trace_index))
-        return theta, state, best, hit, diverged, torch.stack(bests), torch.stack(traces)
+        return (
+            _coordinate_major(theta),
+            _map_tensors(_coordinate_major, state),
+            best,
+            hit,
+            diverged,
+            torch.stack(bests),
+            torch.stack(traces),
+        )
 
     return chunk
+
+
+def _coordinate_major(x: Tensor) -> Tensor:
+    """The same ``[B, d]`` values stored coordinate-major (``[d, B]`` memory).
+
+    With d = 2 and rows innermost in memory, the compiled kernel's inner loop runs across
+    starts and vectorises; row-major, the per-row reductions over d keep it scalar. Measured
+    side by side at 10,000 rows: ~2x faster per step.
+    """
+    return x.t().contiguous().t() if x.dim() == 2 else x
+
+
+def _map_tensors(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
+    """Apply ``fn`` to every tensor field of a NamedTuple state (None and non-tuples pass)."""
+    if isinstance(state, tuple) and hasattr(state, "_fields"):
+        return type(state)(*(fn(v) if isinstance(v, Tensor) else v for v in state))
+    return state
 
 
 def run_unit(
@@ -164,7 +189,7 @@ def run_unit(
     driver, lr_rows = make_driver(optimizer, n_starts, spec.steps)
     n_lrs = len(optimizer.lrs) or 1
     # rows are (lr, start) pairs, lr-major: row j * n_starts + i is start i at lr j
-    theta = starts64.to(dtype).repeat(n_lrs, 1)
+    theta = _coordinate_major(starts64.to(dtype).repeat(n_lrs, 1))
     rows = theta.shape[0]
     trace_index = torch.cat(
         [
@@ -177,7 +202,7 @@ def run_unit(
     best = torch.full((rows,), math.inf, dtype=dtype)
     hit = torch.full((rows, len(spec.targets)), NEVER, dtype=torch.int64)
     diverged = torch.full((rows,), NEVER, dtype=torch.int64)
-    state = driver.init(theta)
+    state = _map_tensors(_coordinate_major, driver.init(theta))
 
     k = _chunk_size(spec.steps, spec.chunk)
     chunk_fn = _make_chunk(function, driver, k)
