@@ -14,8 +14,17 @@ from pathlib import Path
 import torch
 
 from adamlab.bench import records
+from adamlab.bench.drivers import schedule_factor, validated_group
 from adamlab.bench.engine import UnitResult, run_unit
 from adamlab.bench.spec import ExperimentSpec
+
+
+def check_optimizers(spec: ExperimentSpec) -> None:
+    """Import and construct every optimizer once (ValueError on a bad one), so a spec whose
+    ``module:Class``, hyperparameters or schedule are wrong fails before anything is written."""
+    for optimizer in spec.optimizers:
+        validated_group(optimizer)
+        schedule_factor(optimizer.schedule, 1)
 
 
 def prepare_output(out: Path, spec: ExperimentSpec) -> None:
@@ -48,6 +57,7 @@ def run_experiment(
 ) -> list[UnitResult]:
     """Run every unit not yet recorded in ``out``; return all units (loaded or new)."""
     torch.set_num_threads(spec.threads)
+    check_optimizers(spec)
     prepare_output(out, spec)
     units: list[UnitResult] = []
     timings: dict[str, dict[str, float]] = {}

@@ -1,0 +1,150 @@
+"""Killed and started again, ``adamlab run`` resumes and ends with the uninterrupted records.
+
+A real ``adamlab run`` subprocess is SIGKILLed after its first unit file appears; the same
+command then finishes the run. Every record (each unit's arrays except its wall-clock
+timings, runs.csv, the manifest's spec and fingerprint) must equal, bit for bit, those of a
+run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from adamlab.bench import records
+from adamlab.bench.runner import run_experiment
+from adamlab.bench.spec import load_spec
+from adamlab.cli import main
+
+SPEC = """\
+steps = 1000
+seed = 3
+functions = ["booth", "rosenbrock", "himmelblau"]
+early_stop = false
+compile = false
+
+[[starts]]
+name = "domain"
+n = 8
+
+[[optimizers]]
+name = "adam"
+lr = 1e-2
+
+[[optimizers]]
+name = "sgd"
+lr = 1e-3
+"""
+#: Wall-clock fields of a unit: they differ between any two runs and are not results.
+TIMING_FIELDS = {"seconds", "compile_seconds"}
+RUN_FLAGS = ["--no-compile", "--no-report", "--quiet"]
+
+
+def _command(config: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "adamlab", "run", "--config", str(config), "--out", str(out)]
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "error"}
+
+
+def assert_same_records(a: Path, b: Path) -> None:
+    """Equal records in two output directories, timings aside."""
+    names_a = sorted(p.name for p in (a / records.UNITS_DIR).iterdir())
+    names_b = sorted(p.name for p in (b / records.UNITS_DIR).iterdir())
+    assert names_a == names_b
+    for name in names_a:
+        with (
+            np.load(a / records.UNITS_DIR / name, allow_pickle=False) as x,
+            np.load(b / records.UNITS_DIR / name, allow_pickle=False) as y,
+        ):
+            assert sorted(x.files) == sorted(y.files)
+            for key in sorted(set(x.files) - TIMING_FIELDS):
+                assert x[key].dtype == y[key].dtype, (name, key)
+                np.testing.assert_array_equal(x[key], y[key], err_msg=f"{name}: {key}")
+    assert (a / records.RUNS_CSV).read_bytes() == (b / records.RUNS_CSV).read_bytes()
+    manifest_a, manifest_b = records.read_manifest(a), records.read_manifest(b)
+    for key in ("spec", "fingerprint", "schema_version", "status"):
+        assert manifest_a[key] == manifest_b[key], key
+    assert manifest_a["status"] == "complete"
+    assert manifest_a["environment"]["threads"] == manifest_b["environment"]["threads"] == 1
+
+
+def _snapshot(out: Path) -> dict[str, tuple[str, int]]:
+    return {
+        str(p.relative_to(out)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path: Path) -> None:
+    config = tmp_path / "spec.toml"
+    config.write_text(SPEC)
+    reference = tmp_path / "reference"
+    threads = torch.get_num_threads()
+    try:
+        run_experiment(load_spec(config), reference)
+    finally:
+        torch.set_num_threads(threads)
+
+    out = tmp_path / "killed"
+    command = [*_command(config, out), *RUN_FLAGS]
+    process = subprocess.Popen(
+        command, env=_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while not list((out / records.UNITS_DIR).glob("*.npz")):
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "no unit written in 120 s"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    finished = len(list((out / records.UNITS_DIR).glob("*.npz")))
+    assert 1 <= finished < 6, "the run was not killed part-way"
+    assert not (out / records.RUNS_CSV).exists()
+    assert json.loads((out / records.MANIFEST).read_text())["status"] == "running"
+
+    resumed = subprocess.run(
+        command, env=_environment(), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.count("(already recorded)") == finished
+    assert not list(out.rglob("*.tmp")), "a temporary file was left behind"
+    assert_same_records(reference, out)
+
+
+@pytest.mark.parametrize("flag", [["--steps", "1499"], ["--seed", "4"]])
+def test_a_different_spec_is_refused_and_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    config = tmp_path / "spec.toml"
+    config.write_text(SPEC.replace("steps = 1000", "steps = 5"))
+    out = tmp_path / "out"
+    threads = torch.get_num_threads()
+    try:
+        assert main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS]) == 0
+        before = _snapshot(out)
+        capsys.readouterr()
+        assert main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS, *flag]) == 2
+    finally:
+        torch.set_num_threads(threads)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "holds records of a different experiment" in err and "choose another --out" in err
+    assert _snapshot(out) == before
