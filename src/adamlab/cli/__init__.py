@@ -25,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "adamlab.cli.run",
     "adamlab.cli.paper",
     "adamlab.cli.sweep",
+    "adamlab.cli.report",
 )
 
 
