@@ -42,10 +42,15 @@ def add_scaled(x: Tensor, y: Tensor, alpha: Scalar) -> Tensor:
     return torch.add(x, y, alpha=alpha)
 
 
-def as_python_scalar(value: Scalar) -> Scalar:
-    """A 1-element tensor hyperparameter as a Python float (as torch.optim does); else unchanged."""
-    if isinstance(value, Tensor) and value.numel() == 1 and not torch.compiler.is_compiling():
-        return float(value.item())
+def as_scalar(value: Scalar) -> Scalar:
+    """A 1-element tensor hyperparameter as a 0-dim tensor (torch.optim's ``_to_scalar``).
+
+    torch keeps a tensor learning rate a tensor, so its step-size arithmetic runs in the
+    tensor's dtype; doing the same keeps adamlab bit-identical to torch for tensor lrs too.
+    Floats and per-row tensors (``[B, 1]``) pass unchanged.
+    """
+    if isinstance(value, Tensor) and value.dim() != 0 and value.numel() == 1:
+        return value.squeeze()
     return value
 
 

@@ -22,7 +22,7 @@ from torch import Tensor
 from adamlab.functional._scalars import (
     Scalar,
     add_scaled,
-    as_python_scalar,
+    as_scalar,
     default_step_dtype,
     next_step,
     step_value,
@@ -84,7 +84,7 @@ def adagrad_update(
     0.9
     """
     t = next_step(state.step)
-    lr = as_python_scalar(lr)
+    lr = as_scalar(lr)
     # torch.optim's maximize: descend on -f, i.e. use -g_t
     g = -grad if maximize else grad
     if weight_decay != 0:

@@ -31,7 +31,7 @@ from adamlab.functional import _scalars
 from adamlab.functional._scalars import (
     Scalar,
     add_scaled,
-    as_python_scalar,
+    as_scalar,
     default_step_dtype,
     next_step,
 )
@@ -127,7 +127,7 @@ def adam_update(
     0.9
     """
     t = next_step(state.step)
-    lr = as_python_scalar(lr)
+    lr = as_scalar(lr)
     # torch.optim's maximize: descend on -f, i.e. use -g_t
     g = -grad if maximize else grad
 

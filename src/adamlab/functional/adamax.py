@@ -26,7 +26,7 @@ from torch import Tensor
 from adamlab.functional._scalars import (
     Scalar,
     add_scaled,
-    as_python_scalar,
+    as_scalar,
     bias_correction,
     default_step_dtype,
     next_step,
@@ -104,7 +104,7 @@ def adamax_update(
     [0.9, 1.1]
     """
     t = next_step(state.step)
-    lr = as_python_scalar(lr)
+    lr = as_scalar(lr)
     # torch.optim's maximize: descend on -f, i.e. use -g_t
     g = -grad if maximize else grad
     if weight_decay != 0:

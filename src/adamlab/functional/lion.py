@@ -30,7 +30,7 @@ from torch import Tensor
 from adamlab.functional._scalars import (
     Scalar,
     add_scaled,
-    as_python_scalar,
+    as_scalar,
     default_step_dtype,
     next_step,
 )
@@ -92,7 +92,7 @@ def lion_update(
     [0.5, 1.5, 1.0]
     """
     t = next_step(state.step)
-    lr = as_python_scalar(lr)
+    lr = as_scalar(lr)
     # torch.optim's maximize: descend on -f, i.e. use -g_t
     g = -grad if maximize else grad
 

@@ -34,7 +34,7 @@ from torch import Tensor
 from adamlab.functional._scalars import (
     Scalar,
     add_scaled,
-    as_python_scalar,
+    as_scalar,
     bias_correction,
     default_step_dtype,
     next_step,
@@ -120,7 +120,7 @@ def nadam_update(
     (0.8944, 0.450073)
     """
     t = next_step(state.step)
-    lr = as_python_scalar(lr)
+    lr = as_scalar(lr)
     step = step_value(t)
     # torch.optim's maximize: descend on -f, i.e. use -g_t
     g = -grad if maximize else grad

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from torch import Tensor
 
-from adamlab.functional._scalars import Scalar, add_scaled, as_python_scalar
+from adamlab.functional._scalars import Scalar, add_scaled, as_scalar
 
 
 class SGDState(NamedTuple):
@@ -80,7 +80,7 @@ def sgd_update(
     >>> round(theta.item(), 6)
     0.8
     """
-    lr = as_python_scalar(lr)
+    lr = as_scalar(lr)
     # torch.optim's maximize: descend on -f, i.e. use -g_t
     g = -grad if maximize else grad
     if weight_decay != 0:
