@@ -178,6 +178,7 @@ def test_cli_sweep_writes_records_json_and_figure(tmp_path: Path) -> None:
     assert (out / "tuning" / "manifest.json").exists()
     assert (out / "evaluation" / "manifest.json").exists()
     assert (out / "figures" / "lr_sensitivity.png").stat().st_size > 10_000
+    assert (out / "report.html").exists()
 
 
 @pytest.mark.parametrize(

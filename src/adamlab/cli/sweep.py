@@ -152,21 +152,8 @@ def handle(args: argparse.Namespace) -> int:
         print(f"  {label}: lr {choice['lr']:g} for all functions (per function: {per})")
     print(f"  {result['budget_text']}")
     if not args.no_report:
-        written = write_sweep_figures(args.out, result)
-        print(f"wrote {len(written)} figures into {args.out / 'figures'}")
+        from adamlab.report.html import write_report
+
+        written = write_report(args.out)
+        print(f"wrote {len(written)} files; open {args.out / 'report.html'}")
     return 0
-
-
-def write_sweep_figures(out: Path, result: dict[str, Any]) -> list[Path]:
-    """The learning-rate sensitivity figure of the tuning records."""
-    from adamlab.bench.records import Records
-    from adamlab.bench.sweep import TUNE_LABEL, TUNING_DIR
-    from adamlab.plot.stats import lr_sensitivity_figure
-
-    tuning = Records(out / TUNING_DIR)
-    chosen = {label: choice["lr"] for label, choice in result["choices"].items()}
-    fig = lr_sensitivity_figure(tuning, start_set=TUNE_LABEL, chosen=chosen)
-    path = out / "figures" / "lr_sensitivity.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    return [path]
