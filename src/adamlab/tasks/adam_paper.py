@@ -51,6 +51,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 from torch import Tensor, nn
 
 from adamlab.functional.adam import AdamState, adam_init, adam_update
@@ -743,8 +744,10 @@ def vae_figure(cells: Sequence[VaeCell], config: AdamPaperConfig) -> Figure:
                         capsize=2,
                     )
                     if not ok.all():
-                        ax.plot(xs[~ok], np.full((~ok).sum(), top), "x", color=colour, ms=9)
+                        ax.plot(xs[~ok], np.full((~ok).sum(), top * 1.15), "x", color=colour, ms=9)
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(ScalarFormatter())
             ax.set_ylim(bottom * 0.9, top * 1.3)
             ax.set_title(f"beta2 = {beta2:g}, after {steps} steps", fontsize=10)
             ax.set_xticks(list(config.vae_log10_lr))
