@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from adamlab.cli.errors import UsageError
 from adamlab.optim import OPTIMIZERS, get_optimizer
 from adamlab.verify import (
+    ADAMLAB_FUSED,
     DEFAULT_STEPS,
     DTYPES,
     FOREACH,
@@ -69,7 +70,10 @@ class VerifyConfig:
         )
 
     def cases(self) -> list[OracleCase]:
-        """The rows: the single-tensor oracle, then (unless quick) torch's other paths.
+        """The rows: the single-tensor oracle, then (unless quick) the other paths.
+
+        ``adamlab-fused`` rows run adamlab's ``fused=True`` path (where the class has one)
+        against torch's single-tensor path under the oracle's own tolerance.
 
         The foreach and fused rows are information, against a looser tolerance (see
         :data:`adamlab.verify.FOREACH`): each optimizer's defaults on the MLP, in the first
@@ -83,7 +87,7 @@ class VerifyConfig:
                 self.optimizers,
                 dtypes=dtypes,
                 problems=["mlp"],
-                paths=(FOREACH, FUSED),
+                paths=(FOREACH, FUSED, ADAMLAB_FUSED),
                 scope="defaults" if self.scope == "full" else "quick",
             )
         return rows
@@ -227,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         f"{len(results)} comparisons in {elapsed:.1f} s: {len(results) - len(failed)} pass, "
         f"{len(failed)} fail"
     )
-    for path in (SINGLE_TENSOR, FOREACH, FUSED):
+    for path in (SINGLE_TENSOR, FOREACH, FUSED, ADAMLAB_FUSED):
         rows = [r for r in results if r.path == path.name]
         if rows:
             worst = max(r.max_rel for r in rows)

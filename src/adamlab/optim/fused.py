@@ -36,7 +36,7 @@ from torch import Tensor
 
 #: The most parameters one compiled graph updates. Larger graphs cut the per-call overhead
 #: (dynamo's guards and the Python wrapper are paid once per chunk) but compile for longer.
-MAX_TENSORS_PER_GRAPH = 128
+MAX_TENSORS_PER_GRAPH = 32
 
 _COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
@@ -72,24 +72,13 @@ def _compiled(rule: Callable[..., Any], hyperparameters: Mapping[str, Any]) -> C
     key = (rule, tuple(sorted(hyperparameters.items())))
     compiled = _COMPILED.get(key)
     if compiled is None:
-        # a fresh code object per key: dynamo keeps its cache of graphs on the code object
+        # a fresh code object per key: dynamo keeps its graphs (and their guards) on the code
+        # object, so no key can ever run another key's graph or use up its recompile limit
         code = _apply_in_place.__code__.replace()
         function = types.FunctionType(code, _apply_in_place.__globals__, "_apply_in_place")
-        bound = _bind(function, rule, dict(hyperparameters))
-        compiled = torch.compile(bound, dynamic=True, fullgraph=True)
+        compiled = torch.compile(function, dynamic=True, fullgraph=True)
         _COMPILED[key] = compiled
     return compiled
-
-
-def _bind(
-    function: Callable[..., Any], rule: Callable[..., Any], hyperparameters: dict[str, Any]
-) -> Callable[..., Any]:
-    def bound(
-        thetas: Sequence[Tensor], grads: Sequence[Tensor], states: Sequence[Any], lr: Tensor
-    ) -> Any:
-        return function(rule, hyperparameters, thetas, grads, states, lr)
-
-    return bound
 
 
 def _flat(tensor: Any) -> Any:
@@ -102,8 +91,8 @@ def _flat(tensor: Any) -> Any:
 def chunk_sizes(count: int, limit: int = MAX_TENSORS_PER_GRAPH) -> list[int]:
     """Cut ``count`` tensors into the fewest chunks of at most ``limit``, of at most two sizes.
 
-    >>> chunk_sizes(1000), chunk_sizes(130), chunk_sizes(3)
-    ([125, 125, 125, 125, 125, 125, 125, 125], [65, 65], [3])
+    >>> chunk_sizes(100), chunk_sizes(3)
+    ([25, 25, 25, 25], [3])
     """
     if count == 0:
         return []
@@ -150,7 +139,7 @@ def fused_step(
         flat_grads = [
             g.reshape(p.shape) for g, p in zip(grads[start:stop], flat_params, strict=True)
         ]
-        created = compiled(flat_params, flat_grads, flat_states, lr_tensor)
+        created = compiled(rule, constants, flat_params, flat_grads, flat_states, lr_tensor)
         for param, state, new_fields in zip(params[start:stop], chunk_states, created, strict=True):
             fields = [
                 old if new is None else new.view_as(param) if new.dim() else new

@@ -7,6 +7,7 @@ problems. ``tests/test_oracle.py`` and ``adamlab verify`` both run it.
 """
 
 from adamlab.verify.oracle import (
+    ADAMLAB_FUSED,
     DEFAULT_STEPS,
     DTYPES,
     FOREACH,
@@ -30,6 +31,7 @@ from adamlab.verify.oracle import (
 from adamlab.verify.problems import PROBLEMS, OracleProblem
 
 __all__ = [
+    "ADAMLAB_FUSED",
     "DEFAULT_STEPS",
     "DTYPES",
     "FOREACH",

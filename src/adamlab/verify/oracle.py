@@ -23,7 +23,7 @@ import inspect
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -44,14 +44,17 @@ class TorchPath:
     """One of torch.optim's implementations of an update, and the tolerance against it.
 
     Attributes:
-        name: ``"single-tensor"``, ``"foreach"`` or ``"fused"``.
+        name: ``"single-tensor"``, ``"foreach"``, ``"fused"``, or ``"adamlab-fused"``.
         kwargs: the constructor arguments that select it.
         tolerance: dtype -> largest accepted relative deviation.
+        ours: constructor arguments for adamlab's side (``{"fused": True}`` compares
+            adamlab's fast path with torch's single-tensor path).
     """
 
     name: str
     kwargs: Mapping[str, Any]
     tolerance: Mapping[torch.dtype, float]
+    ours: Mapping[str, Any] = field(default_factory=dict)
 
 
 #: torch's for-loop path, which adamlab reproduces op for op: the oracle proper.
@@ -69,8 +72,20 @@ FOREACH = TorchPath("foreach", {"foreach": True}, {torch.float64: 1e-9, torch.fl
 #: update into one pass with its own rounding (1e-14 / 1e-5 at the defaults, as above).
 FUSED = TorchPath("fused", {"fused": True}, {torch.float64: 1e-9, torch.float32: 1e-3})
 
-#: Every torch path, by name.
-TORCH_PATHS: dict[str, TorchPath] = {p.name: p for p in (SINGLE_TENSOR, FOREACH, FUSED)}
+#: adamlab's fast path (``fused=True``: the same rule compiled by torch.compile) against torch's
+#: single-tensor path, under the oracle's own tolerance: inductor may fuse and reorder the
+#: arithmetic, so the last bits may differ, but no more than the oracle allows.
+ADAMLAB_FUSED = TorchPath(
+    "adamlab-fused",
+    {"foreach": False},
+    {torch.float64: 1e-10, torch.float32: 1e-5},
+    ours={"fused": True},
+)
+
+#: Every path, by name.
+TORCH_PATHS: dict[str, TorchPath] = {
+    p.name: p for p in (SINGLE_TENSOR, FOREACH, FUSED, ADAMLAB_FUSED)
+}
 
 
 def supports(entry: OptimizerEntry, path: TorchPath) -> bool:
@@ -78,14 +93,15 @@ def supports(entry: OptimizerEntry, path: TorchPath) -> bool:
     if entry.torch_twin is None:
         return False
     accepted = inspect.signature(entry.torch_twin.__init__).parameters
-    return all(name in accepted for name in path.kwargs)
+    ours = inspect.signature(entry.cls.__init__).parameters
+    return all(name in accepted for name in path.kwargs) and all(name in ours for name in path.ours)
 
 
 def make_reference(
     entry: OptimizerEntry, params: list[Tensor], options: Mapping[str, Any], path: TorchPath
 ) -> torch.optim.Optimizer:
     """The torch twin of ``entry`` with ``options``, on ``path``."""
-    if path is SINGLE_TENSOR:
+    if path.kwargs == SINGLE_TENSOR.kwargs:
         return entry.make_twin(params, **options)
     if entry.torch_twin is None:
         raise ValueError(f"optimizer {entry.name!r} has no torch.optim twin")
@@ -284,7 +300,7 @@ def run_oracle(
         raise ValueError(f"optimizer {entry.name!r} has no torch twin on the {path.name} path")
     start = problem.make_params(dtype)
     ours, theirs = clone_params(start), clone_params(start)
-    our_opt = entry.make(ours, **options)
+    our_opt = entry.make(ours, **options, **path.ours)
     their_opt = make_reference(entry, theirs, options, path)
     comparison = Comparison()
     taken, diverged = 0, False
