@@ -705,7 +705,10 @@ def vae_figure(cells: Sequence[VaeCell], config: AdamPaperConfig) -> Figure:
     fig = Figure(figsize=(13, 7), layout="constrained")
     axes = fig.subplots(2, len(VAE_BETA2), sharey="row", squeeze=False)
     finite = [v for c in cells for v in c.early + c.final if math.isfinite(v)]
-    top = float(np.percentile(finite, 100)) if finite else 1.0
+    # a loss above 10x the median has blown up (seen: 1e32); it is drawn as an x like NaN
+    cap = 10 * float(np.median(finite)) if finite else math.inf
+    finite = [v for v in finite if v <= cap]
+    top = float(np.max(finite)) if finite else 1.0
     bottom = float(np.min(finite)) if finite else 0.1
     for row, when in enumerate(("early", "final")):
         steps = config.vae_early if when == "early" else config.vae_steps
@@ -721,7 +724,7 @@ def vae_figure(cells: Sequence[VaeCell], config: AdamPaperConfig) -> Figure:
                     chosen.sort(key=lambda c: c.log10_lr)
                     xs = np.array([c.log10_lr for c in chosen], dtype=float)
                     values = [np.array(c.early if when == "early" else c.final) for c in chosen]
-                    ok = np.array([bool(np.all(np.isfinite(v))) for v in values])
+                    ok = np.array([bool(np.all(v <= cap)) for v in values])
                     mean = np.array(
                         [v.mean() if k else np.nan for v, k in zip(values, ok, strict=True)]
                     )
@@ -763,7 +766,14 @@ def vae_figure(cells: Sequence[VaeCell], config: AdamPaperConfig) -> Figure:
         Line2D([], [], color="tab:green", label="no bias correction"),
         Line2D([], [], color="black", linestyle="-", label="beta1 = 0.9"),
         Line2D([], [], color="black", linestyle="--", label="beta1 = 0"),
-        Line2D([], [], color="black", marker="x", linestyle="", label="diverged (NaN)"),
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="x",
+            linestyle="",
+            label="diverged (NaN or > 10x median loss)",
+        ),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
     fig.suptitle(
