@@ -111,9 +111,8 @@ def handle(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if not args.no_report:
-        from adamlab.bench.records import Records
-        from adamlab.report.run_report import write_run_outputs
+        from adamlab.report.html import write_report
 
-        written = write_run_outputs(Records(args.out), args.out)
-        print(f"wrote {len(written)} files; read {args.out / 'report.md'}")
+        written = write_report(args.out)
+        print(f"wrote {len(written)} files; open {args.out / 'report.html'}")
     return 0
