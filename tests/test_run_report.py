@@ -38,7 +38,10 @@ def test_every_file_is_written(outputs: tuple[Records, Path, list[Path]]) -> Non
     records, out, written = outputs
     expected = {f"figures/curves_{s}.png" for s in records.start_sets}
     expected |= {
-        f"figures/trajectories_{f}_{s}.png" for f in records.functions for s in records.start_sets
+        f"figures/{kind}_{f}_{s}.png"
+        for kind in ("trajectories", "surface")
+        for f in records.functions
+        for s in records.start_sets
     }
     expected |= {"summary.csv", "summary.md", "report.md"}
     assert {p.relative_to(out).as_posix() for p in written} == expected

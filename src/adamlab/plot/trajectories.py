@@ -11,21 +11,23 @@ diverging run: those paths are cut at the frame, and the panel title counts them
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from mpl_toolkits.mplot3d.axes3d import Axes3D
 
 from adamlab.bench.engine import UnitResult
 from adamlab.bench.records import Records
 from adamlab.functions import TestFunction, get
 from adamlab.plot.curves import describe_start_set, optimizer_colors
-from adamlab.plot.surfaces import ContourDrawing, draw_contour, evaluate_grid
+from adamlab.plot.surfaces import ContourDrawing, draw_contour, draw_surface, evaluate_grid
 
 #: Margin added around the traced starts when the plot box grows to include them.
 MARGIN = 0.05
@@ -218,5 +220,83 @@ def trajectories_figure(
         f"({describe_start_set(records, start_set)}); dot = start, x = last iterate, "
         f"red star = global minimum" + (", white dot = local minimum" if f.local_minima else ""),
         fontsize=11,
+    )
+    return fig
+
+
+def draw_surface_paths(
+    ax: Axes3D,
+    function: TestFunction,
+    units: Sequence[UnitResult],
+    rows_of: Callable[[UnitResult], list[int]],
+    colors: dict[str, str],
+    box: Box2,
+) -> int:
+    """Paths of the traced rows of each unit, lifted onto the 3D surface of ``function``.
+
+    Points outside ``box`` are not drawn (the surface exists only there). Returns the number
+    of paths that left the box.
+    """
+    grid = evaluate_grid(function, resolution=70, box=box, floor_percentile=3.0)
+    draw_surface(ax, function, grid=grid)
+    left = 0
+    for unit in units:
+        traced = [int(r) for r in np.asarray(unit.trace_rows)]
+        for row in rows_of(unit):
+            path = np.asarray(unit.trace)[:, traced.index(row), :]
+            inside = (
+                np.isfinite(path).all(axis=1)
+                & (path[:, 0] >= box[0][0])
+                & (path[:, 0] <= box[0][1])
+                & (path[:, 1] >= box[1][0])
+                & (path[:, 1] <= box[1][1])
+            )
+            left += bool((~inside).any())
+            point = path[inside]
+            if len(point) == 0:
+                continue
+            values = function(torch.from_numpy(np.ascontiguousarray(point))).numpy()
+            z = np.array([grid.height_of(float(v)) for v in values])
+            ax.plot(point[:, 0], point[:, 1], z, color=colors[unit.optimizer], linewidth=1.6)
+            ax.scatter(
+                point[-1:, 0],
+                point[-1:, 1],
+                z[-1:],
+                color=colors[unit.optimizer],
+                marker="x",
+                s=30,
+                depthshade=False,
+            )
+    return left
+
+
+def surface_paths_figure(
+    records: Records, function: str, start_set: str, *, count: int = 3
+) -> Figure:
+    """One 3D surface with the paths of the same ``count`` starts for every optimizer."""
+    units = [u for u in records.units if u.function == function]
+    if not units:
+        raise ValueError(f"no records for function {function!r}")
+    f = get(function, units[0].dim)
+    indices = [int(units[0].start_index[r]) for r in traced_rows(units[0], start_set, count)]
+
+    def rows_of(unit: UnitResult) -> list[int]:
+        by_index = {int(unit.start_index[r]): r for r in traced_rows(unit, start_set)}
+        return [by_index[i] for i in indices if i in by_index]
+
+    starts = np.concatenate([np.asarray(u.start)[rows_of(u), :2] for u in units])
+    box = plot_box(f, starts)
+    colors = optimizer_colors(records.optimizers)
+    fig = Figure(figsize=(8.0, 6.4), layout="constrained")
+    ax = fig.add_subplot(projection="3d")
+    left = draw_surface_paths(ax, f, units, rows_of, colors, box)
+    handles = [Line2D([], [], color=colors[u.optimizer], label=u.optimizer) for u in units]
+    ax.legend(handles=handles, loc="upper left", fontsize=9)
+    note = f"; {left} cut at the box edge" if left else ""
+    fig.suptitle(
+        f"{f.display_name}: the same {len(indices)} starts of '{start_set}' for every "
+        f"optimizer, {records.spec.steps:,} steps\n(x = last iterate; where paths coincide the "
+        f"last drawn shows{note})",
+        fontsize=10,
     )
     return fig

@@ -35,7 +35,7 @@ from adamlab.bench.summary import (
 )
 from adamlab.functions import get
 from adamlab.plot.curves import describe_start_set, n_starts, seed_figure
-from adamlab.plot.trajectories import trajectories_figure
+from adamlab.plot.trajectories import surface_paths_figure, trajectories_figure
 
 __all__ = ["build_report", "report_targets", "write_run_outputs"]
 
@@ -81,6 +81,8 @@ def write_run_outputs(records: Records, out_dir: str | Path) -> list[Path]:
         for start_set in records.start_sets:
             path = out / "figures" / f"trajectories_{function}_{start_set}.png"
             written.append(_save(trajectories_figure(records, function, start_set), path))
+            path = out / "figures" / f"surface_{function}_{start_set}.png"
+            written.append(_save(surface_paths_figure(records, function, start_set), path))
     targets = report_targets(records.spec.targets)
     rows = summary_rows(records, targets)
     csv_path = out / "summary.csv"
@@ -292,8 +294,10 @@ def build_report(records: Records, rows: Sequence[Row], targets: tuple[float, fl
     for function in records.functions:
         for start_set in records.start_sets:
             name = f"trajectories_{function}_{start_set}.png"
+            surface = f"surface_{function}_{start_set}.png"
             lines.append(
-                f"- [{_display(function, records)}, start set {start_set}](figures/{name})"
+                f"- [{_display(function, records)}, start set {start_set}](figures/{name}) "
+                f"([on the 3D surface](figures/{surface}))"
             )
     lines += ["", "## Summary", "", format_markdown_table(rows).rstrip("\n"), ""]
     lines += ["## Per function", ""]
