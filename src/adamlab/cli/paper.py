@@ -19,8 +19,12 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adamlab.cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from adamlab.tasks.logging import TrainingLogger
 
 
 @dataclass(frozen=True)
@@ -187,12 +191,36 @@ def _adam_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dpi", type=int, default=120, metavar="N", help="resolution of the PNGs (default 120)"
     )
+    parser.add_argument(
+        "--tensorboard",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write every training run's curves as TensorBoard event files under DIR "
+        '(needs pip install "adamlab[tensorboard]")',
+    )
+
+
+def _tensorboard_logger(logdir: Path) -> TrainingLogger:
+    """A TensorBoard logger for ``--tensorboard DIR``; a usage error without TensorBoard."""
+    from adamlab.tasks.logging import TensorBoardLogger
+
+    if logdir.exists() and not logdir.is_dir():
+        raise UsageError(f"--tensorboard {logdir} exists and is not a folder")
+    try:
+        return TensorBoardLogger(logdir)
+    except ImportError:
+        raise UsageError(
+            "--tensorboard needs TensorBoard, which is not installed: "
+            'pip install "adamlab[tensorboard]"'
+        ) from None
 
 
 def _run_adam(args: argparse.Namespace) -> int:
     import torch
 
     from adamlab.tasks import adam_paper, data
+    from adamlab.tasks.logging import TrainingLogger
 
     if args.dpi < 10:
         raise UsageError(f"invalid --dpi {args.dpi} (expected an integer >= 10)")
@@ -214,14 +242,18 @@ def _run_adam(args: argparse.Namespace) -> int:
         dataset = data.load_mnist(args.mnist) if args.mnist else data.load_digits()
     except (OSError, ValueError) as error:
         raise UsageError(str(error)) from None
+    logger = TrainingLogger() if args.tensorboard is None else _tensorboard_logger(args.tensorboard)
     out = output_folder(args.out)
     torch.set_num_threads(args.threads)
     settings = " ".join(f"{key}={value}" for key, value in asdict(config).items())
+    board = "" if args.tensorboard is None else f" tensorboard={args.tensorboard}"
     print(
-        f"paper adam: out={out} data={dataset.name} threads={args.threads} {settings}", flush=True
+        f"paper adam: out={out} data={dataset.name} threads={args.threads}{board} {settings}",
+        flush=True,
     )
 
-    result = adam_paper.reproduce(dataset, config)
+    with logger:
+        result = adam_paper.reproduce(dataset, config, logger=logger)
     figures: dict[str, str] = {}
     if result.logreg is not None:
         figures["6.1 logistic regression"] = "adam_6_1_logreg.png"
@@ -251,6 +283,8 @@ def _run_adam(args: argparse.Namespace) -> int:
         print(f"{claim['claim']}: {'holds' if claim['holds'] else 'does not hold'}")
     for path in [*(out / name for name in figures.values()), results_path, summary_path]:
         print(f"wrote {path}")
+    if args.tensorboard is not None:
+        print(f"wrote TensorBoard runs to {args.tensorboard} (view: tensorboard --logdir DIR)")
     return 0
 
 

@@ -58,6 +58,7 @@ from adamlab.functional.adam import AdamState, adam_init, adam_update
 from adamlab.optim import SGD, Adagrad, Adam, RMSprop
 from adamlab.optim.schedules import make_scheduler
 from adamlab.tasks.data import Dataset, standardise
+from adamlab.tasks.logging import TrainingLogger
 
 PAPER = "D. P. Kingma and J. Ba. Adam: A Method for Stochastic Optimization. ICLR 2015"
 BATCH = 128
@@ -93,6 +94,8 @@ MLP_GRID: dict[str, tuple[float, ...]] = {
 VAE_BETA1 = (0.0, 0.9)
 VAE_BETA2 = (0.99, 0.999, 0.9999)
 VAE_LOG10_LR = (-5, -4, -3, -2, -1)
+#: The default logger: it drops every value (``--tensorboard`` passes a TensorBoardLogger).
+NO_LOGGER = TrainingLogger()
 
 
 @dataclass(frozen=True)
@@ -220,12 +223,17 @@ def train_classifier(
     *,
     section: str,
     config: AdamPaperConfig,
+    logger: TrainingLogger = NO_LOGGER,
 ) -> Run:
     """Train the model of ``section`` ("6.1" or "6.2") with one optimizer and learning rate.
 
     The training cost is mean cross-entropy over the whole training set (plus the L2 term for
-    6.1), computed in eval mode (no dropout) after every epoch.
+    6.1), computed in eval mode (no dropout) after every epoch. ``logger`` receives, for the
+    run ``<section>/<optimizer>/lr=<lr>/seed=<seed>``, the training cost per epoch
+    (``<section>/training_cost``), each minibatch's loss per step (``<section>/minibatch_loss``)
+    and the final test accuracy (``<section>/test_accuracy``).
     """
+    run = f"{section}/{optimizer}/lr={lr:g}/seed={seed}"
     torch.manual_seed(seed)
     build = _logreg_model if section == "6.1" else _mlp_model
     model = build(data, config.hidden, config.dropout)
@@ -252,16 +260,22 @@ def train_classifier(
         return value
 
     cost = [training_cost()]
-    for _ in range(epochs):
+    logger.scalar(run, f"{section}/training_cost", cost[0], 0)
+    step = 0
+    for epoch in range(1, epochs + 1):
         order = torch.from_numpy(rng.permutation(len(x)))
         for start in range(0, len(x), BATCH):
             batch = order[start : start + BATCH]
             opt.zero_grad(set_to_none=True)
-            objective(model(x[batch]), y[batch]).backward()
+            loss = objective(model(x[batch]), y[batch])
+            loss.backward()
             opt.step()
             if scheduler is not None:
                 scheduler.step()
+            step += 1
+            logger.scalar(run, f"{section}/minibatch_loss", loss.detach(), step)
         cost.append(training_cost())
+        logger.scalar(run, f"{section}/training_cost", cost[-1], epoch)
         if not math.isfinite(cost[-1]):
             cost.extend([math.nan] * (epochs + 1 - len(cost)))
             break
@@ -269,6 +283,8 @@ def train_classifier(
     with torch.no_grad():
         predicted = model(torch.from_numpy(data.x_test)).argmax(dim=1).numpy()
     accuracy = float(np.mean(predicted == data.y_test))
+    logger.scalar(run, f"{section}/test_accuracy", accuracy, epochs)
+    logger.end_run(run)
     return Run(optimizer, lr, seed, cost, accuracy)
 
 
@@ -305,11 +321,13 @@ def compare(
     *,
     grid_seeds: Sequence[int],
     log: Callable[[str], None] = print,
+    logger: TrainingLogger = NO_LOGGER,
 ) -> Comparison:
     """Grid-search each optimizer's learning rate, then run every seed at the best one.
 
     The grid is run with ``grid_seeds``; the lr with the lowest mean final training cost is
     kept, and the seeds not already run at it are added. Runs are reused, never repeated.
+    ``logger`` receives every run's curves (see :func:`train_classifier`).
     """
     seeds = range(config.seeds)
     searched: dict[str, dict[str, float]] = {}
@@ -320,14 +338,18 @@ def compare(
         by_lr: dict[float, list[Run]] = {}
         for lr in lrs:
             by_lr[lr] = [
-                train_classifier(data, name, lr, s, epochs, section=section, config=config)
+                train_classifier(
+                    data, name, lr, s, epochs, section=section, config=config, logger=logger
+                )
                 for s in grid_seeds
             ]
         means = {lr: float(np.mean([run.final for run in runs])) for lr, runs in by_lr.items()}
         best = min(lrs, key=lambda lr: means[lr])
         done = {run.seed for run in by_lr[best]}
         extra = [
-            train_classifier(data, name, best, s, epochs, section=section, config=config)
+            train_classifier(
+                data, name, best, s, epochs, section=section, config=config, logger=logger
+            )
             for s in seeds
             if s not in done
         ]
@@ -400,11 +422,24 @@ def train_vae_grid(
     beta2: float,
     bias_correction: bool,
     config: AdamPaperConfig,
+    logger: TrainingLogger = NO_LOGGER,
 ) -> list[VaeCell]:
-    """Train one VAE per (log10 alpha, seed) at once with ``adam_update`` on stacked rows."""
+    """Train one VAE per (log10 alpha, seed) at once with ``adam_update`` on stacked rows.
+
+    ``logger`` receives, for each row's run
+    ``6.4/beta1=<b1>/beta2=<b2>/bias_correction=<on|off>/log10_lr=<p>/seed=<s>``, the minibatch
+    loss per step (``6.4/minibatch_neg_elbo``) and the training-set loss at the early and the
+    final read-out (``6.4/neg_elbo``, the values of the returned cells).
+    """
     lrs = [10.0**p for p in config.vae_log10_lr]
     seeds = list(range(config.seeds))
     rows = [(lr, s) for lr in lrs for s in seeds]
+    runs = [
+        f"6.4/beta1={beta1:g}/beta2={beta2:g}/bias_correction={'on' if bias_correction else 'off'}"
+        f"/log10_lr={p}/seed={s}"
+        for p in config.vae_log10_lr
+        for s in seeds
+    ]
     d, n = x_train.shape[1], len(x_train)
     per_seed = [_init_vae(s, d, config.vae_hidden, config.vae_latent) for s in seeds]
     params = [torch.stack([per_seed[s][i] for _, s in rows]) for i in range(len(per_seed[0]))]
@@ -432,8 +467,10 @@ def train_vae_grid(
         batch = x[index]  # [R, B, d]
         noise = torch.randn((len(rows), BATCH, config.vae_latent), generator=generator)
         leaves = [p.detach().requires_grad_(True) for p in params]
+        losses = vae_loss(leaves, batch, noise)  # [R]
         # rows are independent, so the gradient of the sum is each row's own gradient
-        grads = torch.autograd.grad(vae_loss(leaves, batch, noise).sum(), leaves)
+        grads = torch.autograd.grad(losses.sum(), leaves)
+        logger.scalars(runs, "6.4/minibatch_neg_elbo", losses.detach(), step + 1)
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             params[i], states[i] = adam_update(
                 p,
@@ -446,6 +483,9 @@ def train_vae_grid(
             )
         if step + 1 in (config.vae_early, config.vae_steps):
             readings[step + 1] = evaluate()
+            logger.scalars(runs, "6.4/neg_elbo", readings[step + 1], step + 1)
+    for run in runs:
+        logger.end_run(run)
     early, final = readings[config.vae_early], readings[config.vae_steps]
     cells = []
     for j, log10_lr in enumerate(config.vae_log10_lr):
@@ -493,9 +533,16 @@ class AdamPaperResult:
 
 
 def reproduce(
-    data: Dataset, config: AdamPaperConfig, *, log: Callable[[str], None] = print
+    data: Dataset,
+    config: AdamPaperConfig,
+    *,
+    log: Callable[[str], None] = print,
+    logger: TrainingLogger = NO_LOGGER,
 ) -> AdamPaperResult:
-    """Run the sections of ``config`` on ``data`` (pixels in [0, 1], as the loaders give)."""
+    """Run the sections of ``config`` on ``data`` (pixels in [0, 1], as the loaders give).
+
+    ``logger`` receives every training run's curves (see :mod:`adamlab.tasks.logging`).
+    """
     seconds: dict[str, float] = {}
     features = standardise(data)
     logreg = mlp = None
@@ -510,13 +557,21 @@ def reproduce(
             config,
             grid_seeds=range(config.seeds),
             log=log,
+            logger=logger,
         )
         seconds["6.1"] = time.perf_counter() - started
     if "6.2" in config.sections:
         started = time.perf_counter()
         log(f"6.2 MLP {config.hidden}-{config.hidden}, {config.mlp_epochs} epochs")
         mlp = compare(
-            features, "6.2", config.mlp_grid, config.mlp_epochs, config, grid_seeds=[0], log=log
+            features,
+            "6.2",
+            config.mlp_grid,
+            config.mlp_epochs,
+            config,
+            grid_seeds=[0],
+            log=log,
+            logger=logger,
         )
         seconds["6.2"] = time.perf_counter() - started
     cells: list[VaeCell] = []
@@ -526,7 +581,9 @@ def reproduce(
         for beta1 in VAE_BETA1:
             for beta2 in VAE_BETA2:
                 for corrected in (True, False):
-                    cells += train_vae_grid(data.x_train, beta1, beta2, corrected, config)
+                    cells += train_vae_grid(
+                        data.x_train, beta1, beta2, corrected, config, logger=logger
+                    )
         seconds["6.4"] = time.perf_counter() - started
         log(f"  6.4 grid: {seconds['6.4']:.1f} s")
     return AdamPaperResult(config, data.name, len(data.x_train), logreg, mlp, cells, seconds)
