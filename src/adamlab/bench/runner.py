@@ -8,14 +8,17 @@ pointed at the same directory is refused, so records of two experiments never mi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from adamlab.bench import records
 from adamlab.bench.drivers import schedule_factor, validated_group
-from adamlab.bench.engine import UnitResult, run_unit
+from adamlab.bench.engine import UnitResult
+from adamlab.bench.executors import Executor, LocalExecutor
+from adamlab.bench.shard import Shard, shard_manifest, shard_units
 from adamlab.bench.spec import ExperimentSpec
 
 
@@ -27,8 +30,8 @@ def check_optimizers(spec: ExperimentSpec) -> None:
         schedule_factor(optimizer.schedule, 1)
 
 
-def prepare_output(out: Path, spec: ExperimentSpec) -> None:
-    """Create ``out`` (or check it is this spec's) and write the manifest."""
+def prepare_output(out: Path, spec: ExperimentSpec, shard: Shard | None = None) -> None:
+    """Create ``out`` (or check it is this spec's, and this shard's) and write the manifest."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -45,8 +48,41 @@ def prepare_output(out: Path, spec: ExperimentSpec) -> None:
                 f"(spec {str(existing.get('fingerprint'))[:12]} vs {spec.fingerprint()[:12]}); "
                 "choose another --out or delete it"
             )
+        held = existing.get("shard")
+        held_pair = (held["index"], held["count"]) if held else None
+        if held_pair != ((shard.index, shard.count) if shard else None):
+            what = f"shard {held['index']}/{held['count']}" if held else "the whole experiment"
+            wanted = f"shard {shard}" if shard else "the whole experiment"
+            raise ValueError(
+                f"{out} holds {what} of this experiment, not {wanted}; choose another --out "
+                "(shards are combined with `adamlab merge`)"
+            )
     else:
-        records.write_manifest(out, spec, {"status": "running"})
+        records.write_manifest(out, spec, {"status": "running", **_shard_entry(spec, shard)})
+
+
+def _shard_entry(spec: ExperimentSpec, shard: Shard | None) -> dict[str, Any]:
+    return {"shard": shard_manifest(spec, shard)} if shard is not None else {}
+
+
+def complete_manifest(units: Sequence[UnitResult], started: float) -> dict[str, Any]:
+    """The manifest entries of a finished folder: status and the units' wall-clock timings."""
+    timings = {
+        f"{unit.optimizer}/{unit.function}": {
+            "seconds": unit.seconds,
+            "first_chunk_seconds": unit.compile_seconds,
+            "steps_run": unit.steps_run,
+        }
+        for unit in units
+    }
+    return {
+        "status": "complete",
+        "timings": {
+            "units": timings,
+            "wall_seconds_this_invocation": time.perf_counter() - started,
+            "row_steps": sum(len(u.lr) * u.steps_run for u in units),
+        },
+    }
 
 
 def run_experiment(
@@ -54,46 +90,45 @@ def run_experiment(
     out: Path,
     progress: Callable[[int], None] | None = None,
     on_unit: Callable[[UnitResult, bool], None] | None = None,
+    *,
+    shard: Shard | None = None,
+    executor: Executor | None = None,
 ) -> list[UnitResult]:
-    """Run every unit not yet recorded in ``out``; return all units (loaded or new)."""
+    """Run every unit not yet recorded in ``out``; return all units (loaded or new).
+
+    Args:
+        shard: run only this shard's units (see :mod:`adamlab.bench.shard`); the manifest
+            records it, and ``adamlab merge`` combines the shards' folders.
+        executor: runs the missing units (default: one after another in this process); the
+            records are written here, the same whichever executor computed them.
+    """
     torch.set_num_threads(spec.threads)
     check_optimizers(spec)
-    prepare_output(out, spec)
-    units: list[UnitResult] = []
-    timings: dict[str, dict[str, float]] = {}
+    wanted = shard_units(spec, shard)
+    prepare_output(out, spec, shard)
+    done: dict[tuple[str, str], UnitResult] = {}
     started = time.perf_counter()
-    for optimizer in spec.optimizers:
-        for function in spec.functions:
-            path = out / records.UNITS_DIR / records.unit_filename(optimizer.label, function)
-            if path.exists():
-                unit = records.read_unit(path)
-                reused = True
-                if progress is not None:
-                    progress(spec.steps)
-            else:
-                unit = run_unit(spec, optimizer, function, progress=progress)
-                records.write_unit(out, unit)
-                reused = False
-            timings[f"{optimizer.label}/{function}"] = {
-                "seconds": unit.seconds,
-                "first_chunk_seconds": unit.compile_seconds,
-                "steps_run": unit.steps_run,
-            }
-            units.append(unit)
-            if on_unit is not None:
-                on_unit(unit, reused)
+
+    def finished(unit: UnitResult, reused: bool) -> None:
+        done[(unit.optimizer, unit.function)] = unit
+        if on_unit is not None:
+            on_unit(unit, reused)
+
+    missing = []
+    for optimizer, function in wanted:
+        path = out / records.UNITS_DIR / records.unit_filename(optimizer.label, function)
+        if path.exists():
+            if progress is not None:
+                progress(spec.steps)
+            finished(records.read_unit(path), True)
+        else:
+            missing.append((optimizer, function))
+    for unit in (executor or LocalExecutor()).run(spec, missing, progress=progress):
+        records.write_unit(out, unit)
+        finished(unit, False)
+    units = [done[(optimizer.label, function)] for optimizer, function in wanted]
     records.write_runs_csv(out, units, spec.targets)
-    row_steps = sum(len(u.lr) * u.steps_run for u in units)
     records.write_manifest(
-        out,
-        spec,
-        {
-            "status": "complete",
-            "timings": {
-                "units": timings,
-                "wall_seconds_this_invocation": time.perf_counter() - started,
-                "row_steps": row_steps,
-            },
-        },
+        out, spec, {**complete_manifest(units, started), **_shard_entry(spec, shard)}
     )
     return units

@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from adamlab.bench.engine import UnitResult
 from adamlab.bench.metrics import average_runtime
 from adamlab.bench.records import Records, atomic_write_text
 from adamlab.bench.spec import ExperimentSpec, spec_from_dict
+
+if TYPE_CHECKING:
+    from adamlab.bench.executors import Executor
 
 __all__ = [
     "DEFAULT_LR_GRID",
@@ -354,6 +357,7 @@ def run_sweep(
     target: float | None = None,
     progress: Callable[[int], None] | None = None,
     on_unit: Callable[[UnitResult, bool], None] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Tune on the grid, choose, evaluate; write records and ``sweep.json``; return its dict.
 
@@ -364,14 +368,18 @@ def run_sweep(
         grid: learning rates (default :data:`DEFAULT_LR_GRID`).
         tune_starts, eval_starts: starts per function of the two start sets.
         target: tuning target gap (default 1e-4 when recorded).
-        progress, on_unit: passed to :func:`~adamlab.bench.runner.run_experiment`.
+        progress, on_unit, executor: passed to :func:`~adamlab.bench.runner.run_experiment`.
+
+    To spread a sweep over machines see :mod:`adamlab.bench.shard` (``run_sweep_shard``).
     """
     from adamlab.bench.runner import run_experiment
 
     out = Path(out)
     grid = tuple(grid) if grid is not None else lr_grid(*DEFAULT_LR_GRID)
     tuning_spec = spec_from_dict(tuning_spec_dict(base, grid, tune_starts))
-    tuning_units = run_experiment(tuning_spec, out / TUNING_DIR, progress=progress, on_unit=on_unit)
+    tuning_units = run_experiment(
+        tuning_spec, out / TUNING_DIR, progress=progress, on_unit=on_unit, executor=executor
+    )
     tuning = Records(out / TUNING_DIR)
     targets = tuning_spec.targets
     chosen_target = default_target(targets) if target is None else target
@@ -379,7 +387,9 @@ def run_sweep(
     evaluation_spec = spec_from_dict(
         evaluation_spec_dict(base, {k: c.lr for k, c in choices.items()}, eval_starts)
     )
-    run_experiment(evaluation_spec, out / EVALUATION_DIR, progress=progress, on_unit=on_unit)
+    run_experiment(
+        evaluation_spec, out / EVALUATION_DIR, progress=progress, on_unit=on_unit, executor=executor
+    )
     budget = tuning_budget(tuning_spec, tuning_units)
     result = {
         "lr_grid": list(grid),

@@ -26,6 +26,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "adamlab.cli.paper",
     "adamlab.cli.sweep",
     "adamlab.cli.report",
+    "adamlab.cli.merge",
 )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from adamlab.bench.spec import default_spec_dict
+from adamlab.cli.merge import add_distribution_arguments, distribution_from_args
 
 #: Steps and starts of the default sweep (smaller than `adamlab run`: 25 lrs per run).
 DEFAULT_STEPS = 5_000
@@ -49,6 +50,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-compile", action="store_true", help="run eagerly (no torch.compile)")
     parser.add_argument("--no-report", action="store_true", help="write records only")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_distribution_arguments(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -114,6 +116,7 @@ def handle(args: argparse.Namespace) -> int:
     from adamlab.bench.spec import spec_from_dict
     from adamlab.bench.sweep import run_sweep, tuning_spec_dict
 
+    shard, executor = distribution_from_args(args)
     base, options = build_sweep_args(args)
     tuning = spec_from_dict(tuning_spec_dict(base, options["grid"], options["tune_starts"]))
     print(tuning.describe().splitlines()[0], flush=True)
@@ -126,6 +129,11 @@ def handle(args: argparse.Namespace) -> int:
     print(f"writing to {args.out}", flush=True)
     n_opt, n_fn = len(tuning.optimizers), len(tuning.functions)
     total = 3 * n_opt * n_fn * tuning.steps  # tuning once, evaluation twice per optimizer
+    if shard is not None:
+        from adamlab.bench.shard import run_sweep_shard, sweep_shard_units
+
+        # one phase (the tuning, or the evaluation once DIR/tuning holds the merged tuning)
+        total = len(sweep_shard_units(base, args.out, shard, options)) * tuning.steps
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -141,12 +149,33 @@ def handle(args: argparse.Namespace) -> int:
             print(message, flush=True)
 
     try:
-        result = run_sweep(
-            base, args.out, progress=bar.update if bar else None, on_unit=on_unit, **options
-        )
+        if shard is not None:
+            info = run_sweep_shard(
+                base,
+                args.out,
+                shard,
+                progress=bar.update if bar else None,
+                on_unit=on_unit,
+                executor=executor,
+                **options,
+            )
+        else:
+            result = run_sweep(
+                base,
+                args.out,
+                progress=bar.update if bar else None,
+                on_unit=on_unit,
+                executor=executor,
+                **options,
+            )
     finally:
         if bar is not None:
             bar.close()
+    if shard is not None:
+        folder = args.out / info["phase"]
+        print(f"shard {shard} of the {info['phase']}: {len(info['units'])} units in {folder}")
+        print(f"next: adamlab merge OUT <the {shard.count} shard folders of this phase>")
+        return 0
     for label, choice in result["choices"].items():
         per = ", ".join(f"{f} {c['lr']:g}" for f, c in choice["per_function"].items())
         print(f"  {label}: lr {choice['lr']:g} for all functions (per function: {per})")
