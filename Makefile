@@ -19,12 +19,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,papers]"
 	touch $(STAMP)
 
-# the seed's experiment at the seed's settings, then every optimizer tuned on one shared
-# learning-rate grid and compared with its given settings from fresh starts
+# the seed's experiment at the seed's settings, then (in the same command) every optimizer
+# tuned on one shared learning-rate grid and compared with its given settings from fresh starts
 demo: setup
 	$(BIN)/adamlab run --out $(OUT)
-	$(BIN)/adamlab sweep --out $(OUT)/tuned
-	@echo "seed settings: $(OUT)/report.html    tuned vs given settings: $(OUT)/tuned/report.html"
 
 test: setup
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from adamlab.bench.spec import default_spec_dict, load_spec, spec_from_dict
+from adamlab.cli.merge import add_distribution_arguments, distribution_from_args
+from adamlab.cli.progress import unit_progress
 
 
 def register(subparsers: Any) -> None:
@@ -45,6 +46,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-compile", action="store_true", help="run eagerly (no torch.compile)")
     parser.add_argument("--no-report", action="store_true", help="write records only")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-tuned",
+        action="store_true",
+        help="skip the tuned comparison (without --config or --optimizer, the run also tunes "
+        "every optimizer's lr on one shared grid into DIR/tuned and compares both regimes)",
+    )
+    add_distribution_arguments(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -77,9 +85,40 @@ def build_spec_dict(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+def _run_tuned(data: dict[str, Any], spec: Any, args: argparse.Namespace) -> None:
+    """The second regime: ``adamlab sweep`` on the run's optimizers and functions into
+    DIR/tuned (its default grid, starts and steps, capped at the run's own)."""
+    from adamlab.bench.sweep import run_sweep
+    from adamlab.cli.sweep import DEFAULT_STARTS, DEFAULT_STEPS
+    from adamlab.report.regimes import TUNED_DIR
+
+    starts = min(DEFAULT_STARTS, spec.starts[0].n)
+    base = {**data, "steps": min(DEFAULT_STEPS, spec.steps)}
+    out = args.out / TUNED_DIR
+    print(
+        f"tuned comparison: every optimizer's lr on one shared grid, {base['steps']:,} steps, "
+        f"{starts} tuning + {starts} evaluation starts per function, into {out}",
+        flush=True,
+    )
+    tuning_units = len(spec.optimizers) * len(spec.functions)
+    total = 3 * tuning_units * base["steps"]  # tuning once, evaluation twice per optimizer
+    with unit_progress(total, args.quiet) as (progress, on_unit):
+        result = run_sweep(
+            base, out, tune_starts=starts, eval_starts=starts, progress=progress, on_unit=on_unit
+        )
+    for label, choice in result["choices"].items():
+        print(f"  {label}: tuned lr {choice['lr']:g} for all functions", flush=True)
+    if not args.no_report:
+        from adamlab.report.html import write_report
+
+        write_report(out)
+
+
 def handle(args: argparse.Namespace) -> int:
     from adamlab.bench.runner import run_experiment
+    from adamlab.bench.shard import shard_units
 
+    shard, executor = distribution_from_args(args)
     data = build_spec_dict(args)
     if "__config__" in data:
         if args.starts is not None:
@@ -90,26 +129,19 @@ def handle(args: argparse.Namespace) -> int:
     print(spec.describe(), flush=True)
     print(f"writing to {args.out}", flush=True)
 
-    total = len(spec.optimizers) * len(spec.functions) * spec.steps
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="step", file=sys.stderr, mininterval=1.0, smoothing=0.1)
-
-    def on_unit(unit: Any, reused: bool) -> None:
-        note = " (already recorded)" if reused else f" ({unit.seconds:.1f} s)"
-        message = f"  done {unit.optimizer} on {unit.function}{note}"
-        if bar is not None:
-            bar.write(message)
-        else:
-            print(message, flush=True)
-
-    try:
-        run_experiment(spec, args.out, progress=bar.update if bar else None, on_unit=on_unit)
-    finally:
-        if bar is not None:
-            bar.close()
+    total = len(shard_units(spec, shard)) * spec.steps
+    with unit_progress(total, args.quiet) as (progress, on_unit):
+        run_experiment(
+            spec, args.out, progress=progress, on_unit=on_unit, shard=shard, executor=executor
+        )
+    if shard is not None:
+        print(f"shard {shard} recorded in {args.out}; combine all {shard.count} with adamlab merge")
+        return 0
+    # the tuned regime belongs to the default experiment; a spec or a custom optimizer list
+    # is the user's own experiment, tuned with `adamlab sweep` when they want it
+    default_experiment = args.config is None and not args.optimizer
+    if default_experiment and not args.no_tuned and getattr(args, "shard", None) is None:
+        _run_tuned(data, spec, args)
     if not args.no_report:
         from adamlab.report.html import write_report
 

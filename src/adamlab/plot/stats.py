@@ -333,7 +333,11 @@ def draw_lr_sensitivity(
     colors = optimizer_colors(records.optimizers)
     data = {o: lr_sensitivity(records.unit(o, function), start_set) for o in records.optimizers}
     finite = np.concatenate([d[3][np.isfinite(d[3])] for d in data.values()] + [[1.0]])
-    top = 10.0 ** (math.ceil(math.log10(max(float(finite.max()), GAP_FLOOR))) + 1)
+    # the "diverged" line sits a decade above the largest finite gap, but no higher than 1e100:
+    # matplotlib's log locator places ticks decades beyond the limits, and over ~300 decades
+    # those overflow to inf; gaps that large are drawn on the line, as good as diverged
+    exponent = math.ceil(math.log10(max(float(finite.max()), GAP_FLOOR))) + 1
+    top = 10.0 ** min(exponent, 100)
     lines: dict[str, Line2D] = {}
     for optimizer, (lrs, med, q1, q3, _) in data.items():
         color = colors[optimizer]

@@ -1,6 +1,7 @@
 """``adamlab report DIR``: Markdown and a self-contained HTML page, from records only.
 
-Works on an ``adamlab run`` folder (records in DIR) and on an ``adamlab sweep`` folder
+Works on an ``adamlab run`` folder (records in DIR; with its tuned sweep in ``DIR/tuned``
+when there is one, see :mod:`adamlab.report.regimes`) and on an ``adamlab sweep`` folder
 (``DIR/sweep.json``, evaluation records in ``DIR/evaluation``, tuning records in
 ``DIR/tuning``). Nothing is re-run: figures, animations and tables are rebuilt from records.
 
@@ -30,6 +31,7 @@ from adamlab.plot.stats import (
     lr_sensitivity_figure,
     performance_profile_figure,
 )
+from adamlab.report.regimes import regimes_section
 from adamlab.report.run_report import _save, write_run_outputs
 
 __all__ = ["markdown_to_html", "write_report"]
@@ -259,6 +261,8 @@ def write_report(directory: str | Path) -> list[Path]:
     extra: list[str] = []
     if sweep is not None:
         extra += _sweep_section(sweep, Records(out / TUNING_DIR), out, written)
+    else:
+        extra += regimes_section(out, written)
     extra += _stats_sections(records, out, written)
     extra += _animation_section(records, out, written)
     markdown = head + "\n".join(extra) + "\n## Figures" + rest
