@@ -4,13 +4,22 @@ The rows come from the registry (:data:`adamlab.optim.OPTIMIZERS`) through
 :func:`adamlab.verify.oracle_matrix`; entries without a torch twin are listed as skipped (their
 own reference tests check them). Exit code 0 when every row is within its tolerance, 1 when
 one is not, 2 for bad input.
+
+With ``--reference`` it compares one optimizer of any origin with any reference instead
+(:func:`adamlab.verify.compare`)::
+
+    adamlab verify --optimizer my.mod:MyOpt --reference torch.optim:Adam \
+        --optimizer-args '{"lr": 1e-3}' --steps 500
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from adamlab.cli.errors import UsageError
 from adamlab.optim import OPTIMIZERS, get_optimizer
@@ -24,9 +33,13 @@ from adamlab.verify import (
     SINGLE_TENSOR,
     OracleCase,
     OracleResult,
+    Side,
+    compare_side_by_side,
     format_options,
     oracle_matrix,
+    resolve,
 )
+from adamlab.verify.compare import check_tolerance
 
 #: The table's columns, in order; numbers are right-aligned.
 COLUMNS = (
@@ -42,6 +55,19 @@ COLUMNS = (
     "verdict",
 )
 _NUMERIC = {"steps", "max abs dev", "max rel dev", "tolerance"}
+#: The columns with ``--reference``: the reference's name instead of the torch path.
+COMPARE_COLUMNS = (
+    "optimizer",
+    "reference",
+    "options",
+    "dtype",
+    "problem",
+    "steps",
+    "max abs dev",
+    "max rel dev",
+    "tolerance",
+    "verdict",
+)
 
 
 @dataclass(frozen=True)
@@ -139,13 +165,62 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         dest="scope",
         help="every oracle case on every dtype and problem (several minutes)",
     )
+    compare = parser.add_argument_group(
+        "any optimizer against any reference",
+        "--reference compares the one --optimizer (registry name or package.module:Class) "
+        "with the reference class on every dtype and problem, from identical starts; "
+        "exit 0 when every row is within tolerance, 1 when one is not",
+    )
+    compare.add_argument(
+        "--reference",
+        metavar="CLASS",
+        help="the class to compare against, e.g. torch.optim:Adam (or a registry name)",
+    )
+    compare.add_argument(
+        "--optimizer-args",
+        metavar="JSON",
+        help="constructor arguments for both sides, e.g. '{\"lr\": 1e-3}'",
+    )
+    compare.add_argument(
+        "--reference-args",
+        metavar="JSON",
+        help="constructor arguments for the reference instead (default: --optimizer-args)",
+    )
+    compare.add_argument(
+        "--tolerance",
+        type=float,
+        metavar="REL",
+        help="largest accepted relative deviation (default: the oracle's, "
+        + ", ".join(
+            f"{str(d).removeprefix('torch.')} {t:g}" for d, t in SINGLE_TENSOR.tolerance.items()
+        )
+        + ")",
+    )
+    compare.add_argument(
+        "--params-only",
+        action="store_true",
+        help="compare the parameters only, not the optimizer state",
+    )
     parser.set_defaults(handler=run, scope="defaults")
+
+
+_COMPARE_FLAGS = ("optimizer_args", "reference_args", "tolerance", "params_only")
 
 
 def build_config(args: argparse.Namespace) -> VerifyConfig:
     """Validate the parsed flags; raise :class:`UsageError` / ValueError for bad input."""
     if args.steps < 1:
         raise UsageError(f"invalid --steps {args.steps} (expected an integer >= 1)")
+    for flag in _COMPARE_FLAGS:
+        if getattr(args, flag, None):
+            name = "--" + flag.replace("_", "-")
+            raise UsageError(f"{name} needs --reference (the class to compare against)")
+    for name in args.optimizer or ():
+        if ":" in name:
+            raise UsageError(
+                f"--optimizer {name} needs --reference (the class to compare against), "
+                "e.g. --reference torch.optim:Adam"
+            )
     requested = [get_optimizer(name).name for name in args.optimizer or OPTIMIZERS]
     requested = list(dict.fromkeys(requested))  # keep order, drop repeats
     return VerifyConfig(
@@ -195,15 +270,17 @@ def _widths(cases: list[OracleCase], steps: int) -> list[int]:
     return [max(len(column), longest[column]) for column in COLUMNS]
 
 
-def _line(cells: tuple[str, ...], widths: list[int]) -> str:
+def _line(cells: tuple[str, ...], widths: list[int], columns: Sequence[str] = COLUMNS) -> str:
     return "  ".join(
         cell.rjust(width) if column in _NUMERIC else cell.ljust(width)
-        for column, cell, width in zip(COLUMNS, cells, widths, strict=True)
+        for column, cell, width in zip(columns, cells, widths, strict=True)
     ).rstrip()
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the oracle table; 0 when every row passes, 1 otherwise."""
+    if getattr(args, "reference", None) is not None:
+        return run_compare(build_compare_config(args))
     config = build_config(args)
     print(config.describe())
     if config.skipped:
@@ -242,4 +319,155 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"  {path.name}: largest relative deviation {_number(worst)} (tolerance {limits})"
             )
+    return 1 if failed else 0
+
+
+# -- any optimizer against any reference ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """What ``adamlab verify --reference`` runs, validated.
+
+    Attributes:
+        ours: the optimizer under test, built with its arguments.
+        reference: the class it is compared against, built with its arguments.
+        steps: steps per comparison.
+        dtypes: dtype names.
+        problems: oracle problem names.
+        tolerance: the largest accepted relative deviation, or None for the oracle's own.
+        state: compare the optimizer state too (False with ``--params-only``).
+    """
+
+    ours: Side
+    reference: Side
+    steps: int
+    dtypes: tuple[str, ...]
+    problems: tuple[str, ...]
+    tolerance: float | None
+    state: bool
+
+    def describe(self) -> str:
+        """One line echoing the configuration."""
+        tolerance = "oracle" if self.tolerance is None else f"{self.tolerance:g}"
+        return (
+            f"verify: {self.ours.name}({format_options(self.ours.kwargs)}) against "
+            f"{self.reference.name}({format_options(self.reference.kwargs)}) "
+            f"steps={self.steps} dtypes={','.join(self.dtypes)} "
+            f"problems={','.join(self.problems)} tolerance={tolerance} "
+            f"compare={'parameters and state' if self.state else 'parameters'}"
+        )
+
+
+def _json_arguments(text: str | None, flag: str) -> dict[str, Any] | None:
+    """Parse a JSON object of constructor arguments (lists become tuples, e.g. betas)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"invalid {flag} JSON {text!r}: {error}") from None
+    if not isinstance(value, dict):
+        raise UsageError(
+            f'invalid {flag}: {text!r} (expected a JSON object such as {{"lr": 1e-3}})'
+        )
+    return {key: _tuples(item) for key, item in value.items()}
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def build_compare_config(args: argparse.Namespace) -> CompareConfig:
+    """Validate the flags of ``--reference`` mode; :class:`UsageError` / ValueError if bad."""
+    if args.steps < 1:
+        raise UsageError(f"invalid --steps {args.steps} (expected an integer >= 1)")
+    if not args.optimizer or len(args.optimizer) != 1:
+        raise UsageError(
+            f"--reference needs exactly one --optimizer (got {len(args.optimizer or [])})"
+        )
+    if args.scope == "full":
+        raise UsageError("--full cannot be combined with --reference (it has no oracle cases)")
+    if args.tolerance is not None:
+        try:
+            check_tolerance(args.tolerance)
+        except ValueError:
+            raise UsageError(
+                f"invalid --tolerance {args.tolerance} (expected a finite number > 0)"
+            ) from None
+    options = _json_arguments(args.optimizer_args, "--optimizer-args")
+    reference_options = _json_arguments(args.reference_args, "--reference-args")
+    ours = resolve(args.optimizer[0], options)
+    reference = resolve(
+        args.reference,
+        options if reference_options is None else reference_options,
+        role="reference",
+    )
+    dtypes = (args.dtype,) if args.dtype else tuple(DTYPES)
+    problems = tuple(PROBLEMS)
+    if args.scope == "quick":
+        dtypes, problems = dtypes[:1], problems[:1]
+    return CompareConfig(
+        ours=ours,
+        reference=reference,
+        steps=args.steps,
+        dtypes=dtypes,
+        problems=problems,
+        tolerance=args.tolerance,
+        state=not args.params_only,
+    )
+
+
+def format_compare_row(result: OracleResult, options: Mapping[str, Any]) -> tuple[str, ...]:
+    """One ``--reference`` table row, cells in :data:`COMPARE_COLUMNS` order."""
+    cells = format_row(result)
+    # format_row's cells: optimizer, options, dtype, problem, path (the reference), steps, ...
+    return (cells[0], result.path, format_options(options), *cells[2:4], *cells[5:])
+
+
+def run_compare(config: CompareConfig) -> int:
+    """Print the ``--reference`` table; 0 when every row passes, 1 otherwise."""
+    print(config.describe())
+    options = config.ours.kwargs
+    plan = [(dtype, problem) for dtype in config.dtypes for problem in config.problems]
+    longest = {
+        "optimizer": len(config.ours.name),
+        "reference": len(config.reference.name),
+        "options": len(format_options(options)),
+        "dtype": len("float64"),
+        "problem": max(len(name) for name in config.problems),
+        "steps": len(f"{config.steps} (diverged)"),
+        "max abs dev": 9,
+        "max rel dev": 9,
+        "tolerance": 9,
+        "verdict": 4,
+    }
+    widths = [max(len(column), longest[column]) for column in COMPARE_COLUMNS]
+    print(_line(COMPARE_COLUMNS, widths, COMPARE_COLUMNS))
+    print("  ".join("-" * w for w in widths))
+    started = time.perf_counter()
+    results = []
+    for dtype, problem in plan:
+        result = compare_side_by_side(
+            config.ours,
+            config.reference,
+            PROBLEMS[problem],
+            DTYPES[dtype],
+            steps=config.steps,
+            tolerance=config.tolerance,
+            state=config.state,
+        )
+        results.append(result)
+        print(_line(format_compare_row(result, options), widths, COMPARE_COLUMNS), flush=True)
+    elapsed = time.perf_counter() - started
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        detail = result.mismatch or f"worst at {result.worst}"
+        dtype = str(result.dtype).removeprefix("torch.")
+        print(f"FAIL {dtype} {result.problem}: {detail}")
+    worst = max((r.max_rel for r in results), default=0.0)
+    print(
+        f"{len(results)} comparisons in {elapsed:.1f} s: {len(results) - len(failed)} pass, "
+        f"{len(failed)} fail; largest relative deviation {_number(worst)}"
+    )
     return 1 if failed else 0

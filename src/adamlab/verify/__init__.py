@@ -4,8 +4,13 @@
 of a problem's parameters and reports the largest deviation over every parameter and state
 tensor; :func:`oracle_matrix` enumerates the registry's optimizers x oracle cases x dtypes x
 problems. ``tests/test_oracle.py`` and ``adamlab verify`` both run it.
+
+:func:`compare` does the same for any two classes (a researcher's own optimizer against
+``torch.optim.Adam``, say): ``adamlab verify --optimizer my.mod:MyOpt --reference
+torch.optim:Adam``.
 """
 
+from adamlab.verify.compare import Side, compare, compare_side_by_side, resolve
 from adamlab.verify.oracle import (
     ADAMLAB_FUSED,
     DEFAULT_STEPS,
@@ -25,6 +30,7 @@ from adamlab.verify.oracle import (
     make_reference,
     oracle_matrix,
     run_oracle,
+    step_side_by_side,
     supports,
     take_step,
 )
@@ -44,13 +50,18 @@ __all__ = [
     "OracleCase",
     "OracleProblem",
     "OracleResult",
+    "Side",
     "TorchPath",
     "clone_params",
+    "compare",
+    "compare_side_by_side",
     "deviation",
     "format_options",
     "make_reference",
     "oracle_matrix",
+    "resolve",
     "run_oracle",
+    "step_side_by_side",
     "supports",
     "take_step",
 ]

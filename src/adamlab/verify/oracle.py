@@ -131,11 +131,12 @@ class OracleResult:
     """The outcome of one oracle run.
 
     Attributes:
-        optimizer: registry name.
+        optimizer: registry name (for :func:`adamlab.verify.compare`, the compared class).
         options: the oracle case's hyperparameters (the entry's fixed kwargs not included).
         dtype: parameter dtype.
         problem: problem name.
-        path: the torch path compared against.
+        path: the torch path compared against (for :func:`adamlab.verify.compare`, the
+            reference's name).
         steps: steps compared (fewer than asked when the run diverged or the layouts clashed).
         max_abs: the largest absolute deviation over all tensors and steps.
         max_rel: the largest relative deviation over all tensors and steps.
@@ -178,12 +179,16 @@ class Comparison:
         max_rel: the largest relative deviation seen (see :func:`deviation`).
         worst: where ``max_rel`` occurred, e.g. ``"step 12, param 0 exp_avg"``.
         mismatch: the first layout clash, or None.
+        names: how a layout clash names the two sides (the compared one, the reference).
+        state: compare the per-parameter state too (False: parameters only).
     """
 
     max_abs: float = 0.0
     max_rel: float = 0.0
     worst: str = ""
     mismatch: str | None = None
+    names: tuple[str, str] = ("adamlab", "torch")
+    state: bool = True
 
     def within(self, tolerance: float) -> bool:
         """No layout clash and ``max_rel <= tolerance``."""
@@ -201,10 +206,14 @@ class Comparison:
         for index, (a, b) in enumerate(zip(ours, theirs, strict=True)):
             label = f"{where}param {index}"
             self._tensor(a, b, label)
+            if not self.state:
+                continue
             state_a, state_b = our_opt.state.get(a, {}), their_opt.state.get(b, {})
             if state_a.keys() != state_b.keys():
+                ours_name, theirs_name = self.names
                 self.mismatch = self.mismatch or (
-                    f"{label}: state keys {sorted(state_a)} (adamlab) != {sorted(state_b)} (torch)"
+                    f"{label}: state keys {sorted(state_a)} ({ours_name}) != "
+                    f"{sorted(state_b)} ({theirs_name})"
                 )
                 continue
             for key, value in state_b.items():
@@ -214,13 +223,15 @@ class Comparison:
         if isinstance(mine, Tensor) and isinstance(reference, Tensor):
             if mine.dtype != reference.dtype or mine.shape != reference.shape:
                 self.mismatch = self.mismatch or (
-                    f"{label}: {mine.dtype} {tuple(mine.shape)} (adamlab) != "
-                    f"{reference.dtype} {tuple(reference.shape)} (torch)"
+                    f"{label}: {mine.dtype} {tuple(mine.shape)} ({self.names[0]}) != "
+                    f"{reference.dtype} {tuple(reference.shape)} ({self.names[1]})"
                 )
             else:
                 self._tensor(mine, reference, label)
         elif mine != reference:
-            self.mismatch = self.mismatch or f"{label}: {mine!r} (adamlab) != {reference!r} (torch)"
+            self.mismatch = self.mismatch or (
+                f"{label}: {mine!r} ({self.names[0]}) != {reference!r} ({self.names[1]})"
+            )
 
     def _tensor(self, mine: Tensor, reference: Tensor, label: str) -> None:
         # exact equality is the common case, and torch.equal its cheapest test
@@ -268,6 +279,40 @@ def clone_params(params: Iterable[Tensor]) -> list[Tensor]:
     return [p.detach().clone().requires_grad_(p.requires_grad) for p in params]
 
 
+def step_side_by_side(
+    our_opt: torch.optim.Optimizer,
+    ours: Sequence[Tensor],
+    their_opt: torch.optim.Optimizer,
+    theirs: Sequence[Tensor],
+    problem: OracleProblem,
+    steps: int,
+    comparison: Comparison,
+) -> tuple[int, bool]:
+    """Step both optimizers ``steps`` times, folding each step's deviations into ``comparison``.
+
+    Stops early at a layout clash, or when the reference's loss is no longer finite.
+
+    Returns:
+        ``(steps taken, diverged)``: diverged is True when the reference's loss became inf
+        or NaN at the last step taken.
+    """
+    taken, diverged = 0, False
+    with single_threaded():
+        for step in range(1, steps + 1):
+            take_step(our_opt, ours, problem)
+            loss = take_step(their_opt, theirs, problem)
+            taken = step
+            comparison.add(ours, our_opt, theirs, their_opt, where=f"step {step}, ")
+            if comparison.mismatch is not None:
+                break
+            if not math.isfinite(loss.item()):
+                # the reference's trajectory left the finite numbers: from here on both sides
+                # compare NaN with NaN, which proves nothing, so stop at the steps that counted
+                diverged = True
+                break
+    return taken, diverged
+
+
 def run_oracle(
     entry: OptimizerEntry,
     options: Mapping[str, Any],
@@ -303,20 +348,9 @@ def run_oracle(
     our_opt = entry.make(ours, **options, **path.ours)
     their_opt = make_reference(entry, theirs, options, path)
     comparison = Comparison()
-    taken, diverged = 0, False
-    with single_threaded():
-        for step in range(1, steps + 1):
-            take_step(our_opt, ours, problem)
-            loss = take_step(their_opt, theirs, problem)
-            taken = step
-            comparison.add(ours, our_opt, theirs, their_opt, where=f"step {step}, ")
-            if comparison.mismatch is not None:
-                break
-            if not math.isfinite(loss.item()):
-                # torch's trajectory left the finite numbers: from here on both sides compare
-                # NaN with NaN, which proves nothing, so stop and report the steps that counted
-                diverged = True
-                break
+    taken, diverged = step_side_by_side(
+        our_opt, ours, their_opt, theirs, problem, steps, comparison
+    )
     return OracleResult(
         optimizer=entry.name,
         options=dict(options),
