@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ import torch
 from adamlab.bench import records
 from adamlab.cli import main
 from adamlab.functions import get
+from adamlab.verify import compare
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TARGET = "my_optimizer.signsgd:SignSGD"
@@ -363,3 +365,61 @@ def test_verify_bad_input_exits_2_with_one_line(
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert captured.err.startswith("adamlab: error: ") and message in captured.err
+
+
+# -- adamlab.verify.compare -----------------------------------------------------------------
+
+
+def _example(module: str, name: str) -> Any:
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        return getattr(__import__(f"my_optimizer.{module}", fromlist=[name]), name)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+def test_compare_plain_adam_equals_torch_adam_within_rounding() -> None:
+    plain_adam = _example("plain_adam", "PlainAdam")
+    # another order of operations rounds differently; over 300 steps at lr 1e-2 that stays
+    # within the oracle's tolerance (at betas (0.8, 0.99) the MLP run amplifies it past it)
+    options = {"lr": 1e-2}
+    results = compare(plain_adam, torch.optim.Adam, options, steps=300, state=False)
+    assert len(results) == 4 and all(r.passed for r in results), results
+    assert {r.path for r in results} == {"torch.optim.adam:Adam"}
+    assert {r.optimizer for r in results} == {"my_optimizer.plain_adam:PlainAdam"}
+    # its state has other key names than torch's, which the full comparison reports
+    (strict,) = compare(
+        plain_adam,
+        "torch.optim:Adam",
+        options,
+        steps=3,
+        dtypes=[torch.float64],
+        problems=["rosenbrock"],
+    )
+    assert not strict.passed and strict.steps == 1
+    assert "state keys ['m', 't', 'v'] (my_optimizer.plain_adam:PlainAdam)" in str(strict.mismatch)
+
+
+def test_compare_sign_sgd_differs_from_adam() -> None:
+    signsgd = _signsgd_class()
+    results = compare(signsgd, "torch.optim:Adam", {"lr": 1e-3}, steps=100, state=False)
+    assert not any(r.passed for r in results)
+    assert all(r.max_rel > 1e-3 and r.steps == 100 for r in results)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"steps": 0}, "invalid steps: 0"),
+        ({"problems": ["mnist"]}, "unknown problem 'mnist'"),
+        ({"dtypes": [torch.float16]}, "invalid dtype: torch.float16"),
+        ({"tolerance": -1.0}, "invalid tolerance: -1.0"),
+        ({"reference": "torch.optim.Adam"}, "unknown optimizer 'torch.optim.Adam'"),
+        ({"reference": 3}, "invalid reference: 3"),
+        ({"options": {"lr": 1e-3, "momentum": 0.9}}, "invalid arguments for optimizer 'adam'"),
+    ],
+)
+def test_compare_bad_input_raises_value_error(kwargs: dict[str, Any], message: str) -> None:
+    arguments: dict[str, Any] = {"reference": "torch.optim:Adam", "options": None, **kwargs}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        compare("adam", **arguments)
