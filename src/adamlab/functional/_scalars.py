@@ -7,6 +7,8 @@ a verification over thousands of steps cannot drift apart through rounding alone
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeAlias
 
 import torch
@@ -64,3 +66,51 @@ def step_value(t: Tensor) -> float | Tensor:
     if torch.compiler.is_compiling():
         return t.to(torch.float64)
     return float(t)
+
+
+# -- computing a scalar once per compiled call ---------------------------------------------------
+
+_hoisting = False
+
+
+@torch.library.custom_op("adamlab::materialize", mutates_args=())
+def _materialize(x: Tensor) -> Tensor:
+    """The identity, opaque to the compiler, so its input is computed into a buffer first."""
+    return x.clone()
+
+
+@_materialize.register_fake
+def _(x: Tensor) -> Tensor:
+    return torch.empty_like(x)
+
+
+@contextmanager
+def hoisted_scalars() -> Iterator[None]:
+    """Within this block, :func:`once` makes compiled graphs compute 0-dim values once.
+
+    Off by default: each hoisted value costs the compiled graph one more call, which pays off
+    over large tensors (the fast optimizer path) but not over the benchmark engine's small
+    batches. Tracing reads the switch, and dynamo guards on it, so each setting gets its own
+    graph.
+    """
+    global _hoisting
+    previous, _hoisting = _hoisting, True
+    try:
+        yield
+    finally:
+        _hoisting = previous
+
+
+def once(value: Scalar) -> Scalar:
+    """``value`` itself; while compiling inside :func:`hoisted_scalars`, a 0-dim tensor value
+    is first computed into its own buffer.
+
+    Why: inductor inlines a 0-dim expression such as ``lr / (1 - beta1^t)`` into the
+    element-wise loop that reads it, so a pow, a sqrt and divisions in float64 run once per
+    element (every 8 elements, vectorized) instead of once per step. Materialising it keeps
+    the same operations, in the same order, on the same values: the result is bit-identical.
+    """
+    hoist = _hoisting and isinstance(value, Tensor) and value.dim() == 0
+    if hoist and torch.compiler.is_compiling():
+        return _materialize(value)
+    return value

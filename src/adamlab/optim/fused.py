@@ -14,6 +14,8 @@ What keeps the compiled graph from being rebuilt:
 * a group's parameters are cut into chunks of at most :data:`MAX_TENSORS_PER_GRAPH`, of at most
   two different lengths, so a model with many parameters compiles one or two graphs, not one
   per parameter;
+* per-tensor scalars such as ``lr / (1 - beta1^t)`` are computed once per call, not once per
+  element (:func:`adamlab.functional._scalars.hoisted_scalars`);
 * the learning rate is a 0-dim float64 tensor *input* read from ``group["lr"]`` at every step
   (LR schedulers work without recompiling); the step counter is a state tensor and the bias
   corrections are computed from it inside the graph (see ``functional._scalars``);
@@ -33,6 +35,8 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
+
+from adamlab.functional._scalars import hoisted_scalars
 
 #: The most parameters one compiled graph updates. Larger graphs cut the per-call overhead
 #: (dynamo's guards and the Python wrapper are paid once per chunk) but compile for longer.
@@ -139,7 +143,8 @@ def fused_step(
         flat_grads = [
             g.reshape(p.shape) for g, p in zip(grads[start:stop], flat_params, strict=True)
         ]
-        created = compiled(rule, constants, flat_params, flat_grads, flat_states, lr_tensor)
+        with hoisted_scalars():
+            created = compiled(rule, constants, flat_params, flat_grads, flat_states, lr_tensor)
         for param, state, new_fields in zip(params[start:stop], chunk_states, created, strict=True):
             fields = [
                 old if new is None else new.view_as(param) if new.dim() else new
