@@ -423,3 +423,14 @@ def test_compare_bad_input_raises_value_error(kwargs: dict[str, Any], message: s
     arguments: dict[str, Any] = {"reference": "torch.optim:Adam", "options": None, **kwargs}
     with pytest.raises(ValueError, match=re.escape(message)):
         compare("adam", **arguments)
+
+
+def test_example_spec_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented spec parses and its classes build (check_optimizers imports them)."""
+    from adamlab.bench.runner import check_optimizers
+    from adamlab.bench.spec import load_spec
+
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    spec = load_spec(EXAMPLES / "my_optimizer" / "signsgd_vs_adam.toml")
+    check_optimizers(spec)
+    assert [o.label for o in spec.optimizers] == ["adam", "signsgd"]
