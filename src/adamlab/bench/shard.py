@@ -198,6 +198,21 @@ def _names(keys: Sequence[str], limit: int = 4) -> str:
     return ", ".join(keys[:limit]) + more
 
 
+def _check_out(out: Path, spec: ExperimentSpec) -> None:
+    """Refuse, before anything is written, an ``out`` holding other records than ``spec``'s."""
+    if not (out / records.MANIFEST).exists():
+        return
+    manifest = records.read_manifest(out)
+    if manifest.get("fingerprint") != spec.fingerprint():
+        raise ValueError(
+            f"{out} holds records of a different experiment "
+            f"(spec {str(manifest.get('fingerprint'))[:12]} vs {spec.fingerprint()[:12]}); "
+            "choose another output folder or delete it"
+        )
+    if manifest.get("shard") is not None:
+        raise ValueError(f"{out} is a shard folder; merge into another folder")
+
+
 def merge_records(out: str | Path, sources: Sequence[str | Path]) -> ExperimentSpec:
     """Merge the shard folders ``sources`` (all N shards of one experiment) into ``out``.
 
@@ -205,10 +220,11 @@ def merge_records(out: str | Path, sources: Sequence[str | Path]) -> ExperimentS
     experiments or splits, a shard is missing or given twice, a shard is unfinished, or a
     folder holds a unit of another shard.
     """
-    from adamlab.bench.runner import complete_manifest, prepare_output
+    return _plan_merge(Path(out), [Path(source) for source in sources])()
 
-    out = Path(out)
-    paths = [Path(source) for source in sources]
+
+def _plan_merge(out: Path, paths: list[Path]) -> Callable[[], ExperimentSpec]:
+    """Check a merge of shard folders; return the function that writes it."""
     _distinct_sources(out, paths)
     manifests = [records.read_manifest(source) for source in paths]
     _same_experiment(paths, manifests)
@@ -256,6 +272,19 @@ def merge_records(out: str | Path, sources: Sequence[str | Path]) -> ExperimentS
                 "shard, recorded twice?)"
             )
         source_of.update(dict.fromkeys(expected, source))
+    _check_out(out, spec)
+    return lambda: _write_merge(out, spec, paths, shards, manifests, source_of)
+
+
+def _write_merge(
+    out: Path,
+    spec: ExperimentSpec,
+    paths: Sequence[Path],
+    shards: Sequence[Shard],
+    manifests: Sequence[Mapping[str, Any]],
+    source_of: Mapping[str, Path],
+) -> ExperimentSpec:
+    from adamlab.bench.runner import complete_manifest, prepare_output
 
     prepare_output(out, spec)
     started = time.perf_counter()
@@ -283,10 +312,9 @@ def merge_records(out: str | Path, sources: Sequence[str | Path]) -> ExperimentS
     return spec
 
 
-def _copy_whole(out: Path, sources: Sequence[Path]) -> ExperimentSpec:
-    """Copy one complete, unsharded record folder that every source holds identically."""
-    from adamlab.bench.runner import prepare_output
-
+def _plan_copy_whole(out: Path, sources: Sequence[Path]) -> Callable[[], None]:
+    """Check that every source holds one complete, unsharded record folder identically;
+    return the function that copies it to ``out``."""
     manifests = [records.read_manifest(source) for source in sources]
     _same_experiment(sources, manifests)
     spec = _stored_spec(sources[0], manifests[0])
@@ -295,14 +323,20 @@ def _copy_whole(out: Path, sources: Sequence[Path]) -> ExperimentSpec:
             raise ValueError(f"{source} does not hold the complete (merged) tuning records")
         if (source / records.RUNS_CSV).read_bytes() != (sources[0] / records.RUNS_CSV).read_bytes():
             raise ValueError(f"the tuning records in {sources[0]} and {source} differ")
-    prepare_output(out, spec)
-    for optimizer, function in experiment_units(spec):
-        name = records.unit_filename(optimizer.label, function)
-        data = (sources[0] / records.UNITS_DIR / name).read_bytes()
-        records.atomic_write_bytes(out / records.UNITS_DIR / name, data)
-    for name in (records.RUNS_CSV, records.MANIFEST):
-        records.atomic_write_bytes(out / name, (sources[0] / name).read_bytes())
-    return spec
+    _check_out(out, spec)
+
+    def write() -> None:
+        from adamlab.bench.runner import prepare_output
+
+        prepare_output(out, spec)
+        names = [records.unit_filename(o.label, f) for o, f in experiment_units(spec)]
+        for name in names:
+            data = (sources[0] / records.UNITS_DIR / name).read_bytes()
+            records.atomic_write_bytes(out / records.UNITS_DIR / name, data)
+        for name in (records.RUNS_CSV, records.MANIFEST):
+            records.atomic_write_bytes(out / name, (sources[0] / name).read_bytes())
+
+    return write
 
 
 # -- sweeps -------------------------------------------------------------------------------------
@@ -456,8 +490,12 @@ def merge_sweep(out: str | Path, sources: Sequence[str | Path]) -> dict[str, Any
             f"cannot merge sweep shards of different phases ({', '.join(phases)}): merge the "
             "tuning shards first, then the evaluation shards"
         )
-    _copy_whole(out / sweep.TUNING_DIR, [p / sweep.TUNING_DIR for p in paths])
-    merge_records(out / sweep.EVALUATION_DIR, [p / sweep.EVALUATION_DIR for p in paths])
+    # check both parts before writing either
+    copy_tuning = _plan_copy_whole(out / sweep.TUNING_DIR, [p / sweep.TUNING_DIR for p in paths])
+    evaluation = [p / sweep.EVALUATION_DIR for p in paths]
+    merge_evaluation = _plan_merge(out / sweep.EVALUATION_DIR, evaluation)
+    copy_tuning()
+    merge_evaluation()
     options = infos[0]["options"]
     result = sweep.run_sweep(
         infos[0]["base"],
