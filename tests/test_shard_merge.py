@@ -216,6 +216,7 @@ def test_merged_shards_equal_the_unsharded_run(
     assert_same_records(run_shards / "whole", merged)
     manifest = records.read_manifest(merged)
     assert [m["shard"]["index"] for m in manifest["merged_from"]] == [1, 2, 3]
+    assert manifest["environment"]["threads"] == 1
     # the merged folder is an ordinary complete folder: running the experiment there reuses it
     code, _ = _cli(
         capsys, "run", "--config", run_shards / "spec.toml", "--out", merged, "--quiet",

@@ -284,8 +284,12 @@ def _write_merge(
     manifests: Sequence[Mapping[str, Any]],
     source_of: Mapping[str, Path],
 ) -> ExperimentSpec:
+    import torch
+
     from adamlab.bench.runner import complete_manifest, prepare_output
 
+    # the manifest's environment records torch's thread count: the spec's, as in a run
+    torch.set_num_threads(spec.threads)
     prepare_output(out, spec)
     started = time.perf_counter()
     units: list[UnitResult] = []
