@@ -115,7 +115,7 @@ def _run_tuned(data: dict[str, Any], spec: Any, args: argparse.Namespace) -> Non
 
 
 def handle(args: argparse.Namespace) -> int:
-    from adamlab.bench.runner import run_experiment
+    from adamlab.bench.runner import check_optimizers, run_experiment
     from adamlab.bench.shard import shard_units
 
     shard, executor = distribution_from_args(args)
@@ -126,6 +126,9 @@ def handle(args: argparse.Namespace) -> int:
         spec = load_spec(data.pop("__config__"), data)
     else:
         spec = spec_from_dict(data)
+    # import and construct every optimizer now, so a bad class fails in one line, not after
+    # the progress bar has started
+    check_optimizers(spec)
     print(spec.describe(), flush=True)
     print(f"writing to {args.out}", flush=True)
 
