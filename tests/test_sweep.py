@@ -11,17 +11,20 @@ import numpy as np
 import pytest
 
 from adamlab.bench.records import Records
+from adamlab.bench.spec import spec_from_dict
 from adamlab.bench.sweep import (
     EVAL_LABEL,
     SWEEP_JSON,
     TUNE_LABEL,
     LrScore,
     choose_learning_rates,
+    evaluation_spec_dict,
     lr_grid,
     read_sweep,
     run_sweep,
     score_rows,
     tuned_label,
+    tuning_spec_dict,
 )
 from adamlab.cli import main
 from adamlab.plot.stats import lr_sensitivity, lr_sensitivity_figure
@@ -191,3 +194,11 @@ def test_cli_sweep_rejects_bad_flags(
     assert main(["sweep", "--out", str(tmp_path / "o"), "--quiet", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("adamlab: error: invalid") and len(err.splitlines()) == 1
+
+
+def test_a_user_class_keeps_its_run_label_in_the_sweep() -> None:
+    base = {"optimizers": [{"name": "torch.optim:RMSprop"}], "functions": ["booth"]}
+    tuning = spec_from_dict(tuning_spec_dict(base, (1e-3, 1e-2), 2))
+    evaluation = spec_from_dict(evaluation_spec_dict(base, {"rmsprop": 1e-2}, 2))
+    assert [o.label for o in tuning.optimizers] == ["rmsprop"]
+    assert [o.label for o in evaluation.optimizers] == ["rmsprop", "rmsprop-tuned"]

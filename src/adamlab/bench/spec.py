@@ -197,6 +197,16 @@ def _resolve_functions(items: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def default_label(name: str) -> str:
+    """An optimizer's label when the spec gives none: the registry name, or the class name in
+    lower case for ``package.module:Class``.
+
+    >>> default_label("adam"), default_label("mypkg.opt:SignSGD")
+    ('adam', 'signsgd')
+    """
+    return name.rsplit(":", 1)[-1].lower() if ":" in name else name
+
+
 def _parse_optimizer(raw: Any, index: int) -> OptimizerSpec:
     from adamlab.optim import OPTIMIZERS
 
@@ -226,7 +236,7 @@ def _parse_optimizer(raw: Any, index: int) -> OptimizerSpec:
         _check_hyperparameter(f"optimizers[{index}].{key}", value)
     kwargs = tuple(sorted((k, _freeze(v)) for k, v in raw.items()))
     if label is None:
-        label = name.rsplit(":", 1)[-1].lower() if ":" in name else name
+        label = default_label(name)
     if not isinstance(label, str) or not label or any(c in label for c in "/\\ "):
         raise _fail(f"optimizers[{index}].label", label, "a non-empty name without / or spaces")
     return OptimizerSpec(

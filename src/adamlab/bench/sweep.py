@@ -35,7 +35,7 @@ import numpy as np
 from adamlab.bench.engine import UnitResult
 from adamlab.bench.metrics import average_runtime
 from adamlab.bench.records import Records, atomic_write_text
-from adamlab.bench.spec import ExperimentSpec, spec_from_dict
+from adamlab.bench.spec import ExperimentSpec, default_label, spec_from_dict
 
 if TYPE_CHECKING:
     from adamlab.bench.executors import Executor
@@ -105,7 +105,8 @@ def _optimizer_dicts(base: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for raw in base.get("optimizers", []):
         item = {"name": raw} if isinstance(raw, str) else dict(raw)
-        item.setdefault("label", item.get("name"))
+        if "label" not in item and isinstance(item.get("name"), str):
+            item["label"] = default_label(item["name"])
         out.append(item)
     return out
 
