@@ -85,7 +85,9 @@ def build_spec_dict(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def _run_tuned(data: dict[str, Any], spec: Any, args: argparse.Namespace) -> None:
+def _run_tuned(
+    data: dict[str, Any], spec: Any, args: argparse.Namespace, executor: Any = None
+) -> None:
     """The second regime: ``adamlab sweep`` on the run's optimizers and functions into
     DIR/tuned (its default grid, starts and steps, capped at the run's own)."""
     from adamlab.bench.sweep import run_sweep
@@ -104,7 +106,13 @@ def _run_tuned(data: dict[str, Any], spec: Any, args: argparse.Namespace) -> Non
     total = 3 * tuning_units * base["steps"]  # tuning once, evaluation twice per optimizer
     with unit_progress(total, args.quiet) as (progress, on_unit):
         result = run_sweep(
-            base, out, tune_starts=starts, eval_starts=starts, progress=progress, on_unit=on_unit
+            base,
+            out,
+            tune_starts=starts,
+            eval_starts=starts,
+            progress=progress,
+            on_unit=on_unit,
+            executor=executor,
         )
     for label, choice in result["choices"].items():
         print(f"  {label}: tuned lr {choice['lr']:g} for all functions", flush=True)
@@ -144,7 +152,7 @@ def handle(args: argparse.Namespace) -> int:
     # is the user's own experiment, tuned with `adamlab sweep` when they want it
     default_experiment = args.config is None and not args.optimizer
     if default_experiment and not args.no_tuned and getattr(args, "shard", None) is None:
-        _run_tuned(data, spec, args)
+        _run_tuned(data, spec, args, executor)
     if not args.no_report:
         from adamlab.report.html import write_report
 
