@@ -284,7 +284,8 @@ def _run_adam(args: argparse.Namespace) -> int:
     for path in [*(out / name for name in figures.values()), results_path, summary_path]:
         print(f"wrote {path}")
     if args.tensorboard is not None:
-        print(f"wrote TensorBoard runs to {args.tensorboard} (view: tensorboard --logdir DIR)")
+        logdir = args.tensorboard
+        print(f"wrote TensorBoard runs to {logdir}/ (view: tensorboard --logdir {logdir})")
     return 0
 
 
