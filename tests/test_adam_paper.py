@@ -155,3 +155,56 @@ def test_bad_input_is_a_usage_error(
 ) -> None:
     assert main(["paper", "adam", "--out", str(tmp_path), "--quick", *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def _hand_made_comparison() -> adam_paper.Comparison:
+    """Adam chose the top of its grid, AdaGrad the bottom, SGD-Nesterov an interior lr."""
+    grid = {
+        "adam": {"0.0003": 0.6, "0.001": 0.5, "0.003": 0.2},
+        "adagrad": {"0.01": 0.3, "0.03": 0.4, "0.1": 0.6},
+        "sgd_nesterov": {"0.01": 0.9, "0.03": 0.7, "0.1": 0.8},
+    }
+    chosen = {"adam": 3e-3, "adagrad": 1e-2, "sgd_nesterov": 3e-2}
+    runs = {
+        name: [adam_paper.Run(name, lr, seed, [1.0, grid[name][f"{lr:g}"]], 0.9) for seed in (0, 1)]
+        for name, lr in chosen.items()
+    }
+    return adam_paper.Comparison("6.2", 1, grid, chosen, runs)
+
+
+@pytest.mark.parametrize(
+    ("lr", "grid", "edge"),
+    [
+        (3e-3, (3e-4, 1e-3, 3e-3), "highest"),
+        (3e-4, (3e-4, 1e-3, 3e-3), "lowest"),
+        (1e-3, (3e-4, 1e-3, 3e-3), None),
+        (0.1, (0.1,), "only value"),
+        # a grid read back from f"{lr:g}" keys: 0.0003 is 3e-4 within rounding
+        (3e-4, (float("0.0003"), 1e-3), "lowest"),
+    ],
+)
+def test_grid_edge(lr: float, grid: tuple[float, ...], edge: str | None) -> None:
+    assert adam_paper.grid_edge(lr, grid) == edge
+
+
+def test_summary_flags_a_chosen_lr_at_the_edge_of_its_grid() -> None:
+    comparison = _hand_made_comparison()
+    assert comparison.chosen_at_edge() == {"adam": "highest", "adagrad": "lowest"}
+    assert comparison.to_dict()["chosen_lr_at_edge_of_grid"] == comparison.chosen_at_edge()
+    claim = {
+        "final_cost": {k: adam_paper._mean_std(comparison.final_costs(k)) for k in comparison.runs}
+    }
+    lines = adam_paper._comparison_lines(comparison, claim)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines if line.startswith("| ")}
+    assert "| 0.003 (at the edge of the grid: highest) |" in rows["Adam"]
+    assert "| 0.01 (at the edge of the grid: lowest) |" in rows["AdaGrad"]
+    assert "edge" not in rows["SGD-Nesterov"]
+    assert "Not bracketed: the chosen lr of Adam, AdaGrad is at the edge of its grid" in "\n".join(
+        lines
+    )
+    # an interior choice everywhere: no flag, no warning
+    interior = replace(
+        comparison, chosen_lr={**comparison.chosen_lr, "adam": 1e-3, "adagrad": 3e-2}
+    )
+    assert interior.chosen_at_edge() == {}
+    assert "edge" not in "\n".join(adam_paper._comparison_lines(interior, claim))
