@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +87,18 @@ def test_standardise_uses_training_statistics() -> None:
     varying = data.x_train.std(axis=0) > 0
     np.testing.assert_allclose(data.x_train.mean(axis=0), 0.0, atol=1e-5)
     np.testing.assert_allclose(data.x_train.std(axis=0)[varying], 1.0, rtol=1e-4)
+
+
+def test_digits_without_scikit_learn_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adamlab.cli import main
+
+    # a None entry in sys.modules makes the import raise ImportError
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ValueError, match=r"adamlab\[papers\]"):
+        load_digits()
+    capsys.readouterr()
+    assert main(["paper", "adam", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "scikit-learn" in err

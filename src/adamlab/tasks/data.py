@@ -80,8 +80,14 @@ def load_digits(test_fraction: float = 0.2, split_seed: int = 0) -> Dataset:
     >>> data.x_train.shape, data.x_test.shape, data.n_classes
     ((1437, 64), (360, 64), 10)
     """
-    from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise ValueError(
+            "the digits data ships with scikit-learn, which is not installed: "
+            'pip install "adamlab[papers]"'
+        ) from None
 
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"Invalid test_fraction: {test_fraction} (expected 0 < fraction < 1)")
