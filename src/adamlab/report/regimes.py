@@ -232,7 +232,7 @@ def regimes_section(out: str | Path, written: list[Path]) -> list[str]:
     lines += [
         "",
         f"The tuning itself (learning-rate sensitivity, per-function choices) is in "
-        f"[`{TUNED_DIR}/report.html`]({TUNED_DIR}/report.html).",
+        f"[{TUNED_DIR}/report.html]({TUNED_DIR}/report.html).",
         "",
     ]
     return lines
