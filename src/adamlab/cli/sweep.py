@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from adamlab.bench.spec import default_spec_dict
 from adamlab.cli.merge import add_distribution_arguments, distribution_from_args
+from adamlab.cli.progress import unit_progress
 
 #: Steps and starts of the default sweep (smaller than `adamlab run`: 25 lrs per run).
 DEFAULT_STEPS = 5_000
@@ -134,27 +134,13 @@ def handle(args: argparse.Namespace) -> int:
 
         # one phase (the tuning, or the evaluation once DIR/tuning holds the merged tuning)
         total = len(sweep_shard_units(base, args.out, shard, options)) * tuning.steps
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="step", file=sys.stderr, mininterval=1.0, smoothing=0.1)
-
-    def on_unit(unit: Any, reused: bool) -> None:
-        note = " (already recorded)" if reused else f" ({unit.seconds:.1f} s)"
-        message = f"  done {unit.optimizer} on {unit.function}{note}"
-        if bar is not None:
-            bar.write(message)
-        else:
-            print(message, flush=True)
-
-    try:
+    with unit_progress(total, args.quiet) as (progress, on_unit):
         if shard is not None:
             info = run_sweep_shard(
                 base,
                 args.out,
                 shard,
-                progress=bar.update if bar else None,
+                progress=progress,
                 on_unit=on_unit,
                 executor=executor,
                 **options,
@@ -163,14 +149,11 @@ def handle(args: argparse.Namespace) -> int:
             result = run_sweep(
                 base,
                 args.out,
-                progress=bar.update if bar else None,
+                progress=progress,
                 on_unit=on_unit,
                 executor=executor,
                 **options,
             )
-    finally:
-        if bar is not None:
-            bar.close()
     if shard is not None:
         folder = args.out / info["phase"]
         print(f"shard {shard} of the {info['phase']}: {len(info['units'])} units in {folder}")
