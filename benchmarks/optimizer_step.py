@@ -35,16 +35,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from _memory import peak_growth_bytes, run_child
 from adamlab.optim import Adam
 
 PATHS = ("adamlab", "adamlab-fused", "torch-for-loop", "torch-foreach", "torch-fused")
@@ -121,28 +119,6 @@ def measure_times(sizes: list[int], repeats: int) -> dict[str, dict[str, float]]
     }
 
 
-def _peak_rss_kib() -> int:
-    """The resident-set high-water mark (VmHWM) in KiB; ru_maxrss where /proc is missing."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def _reset_peak_rss() -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def peak_memory_child(path: str, sizes: list[int]) -> int:
     """In this (fresh) process: bytes the RSS high-water mark grows by over 5 steps."""
     if path == "adamlab-fused":
@@ -150,22 +126,19 @@ def peak_memory_child(path: str, sizes: list[int]) -> int:
         replica = make_params([16] * len(sizes), seed=1)
         make_optimizer(path, replica).step()
     params = make_params(sizes)
-    # without a reset, the peak of importing torch and compiling would hide the step's
-    _reset_peak_rss()
-    before = _peak_rss_kib()
-    opt = make_optimizer(path, params)
-    for _ in range(5):
-        opt.step()
-    return (_peak_rss_kib() - before) * 1024
+
+    def five_steps() -> None:
+        opt = make_optimizer(path, params)
+        for _ in range(5):
+            opt.step()
+
+    # the reset inside keeps the peak of importing torch and compiling out of the step's
+    return peak_growth_bytes(five_steps)
 
 
 def measure_peak(path: str, sizes: list[int], threads: int) -> int:
     """Run :func:`peak_memory_child` in a fresh interpreter."""
-    spec = json.dumps({"path": path, "sizes": sizes, "threads": threads})
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", spec], capture_output=True, text=True, check=True
-    )
-    return int(out.stdout.strip().splitlines()[-1])
+    return run_child(__file__, {"path": path, "sizes": sizes, "threads": threads})
 
 
 def main(argv: list[str] | None = None) -> int:
