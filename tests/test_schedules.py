@@ -164,3 +164,29 @@ def test_negative_step_is_rejected() -> None:
             schedule(-1, lr_max=0.1, **({"total_steps": 3} if schedule is cosine_decay else {}))
     with pytest.raises(ValueError, match="known: constant"):
         get_schedule("nope")
+
+
+def test_a_scheduled_unit_compiles_without_graph_breaks() -> None:
+    """The engine's compiled step reads the schedule as a gather: one graph, the eager values."""
+    from torch._dynamo.utils import counters
+
+    from adamlab.bench.engine import run_unit
+    from adamlab.bench.spec import spec_from_dict
+
+    data = {
+        "steps": 40,
+        "functions": ["booth"],
+        "optimizers": [{"name": "adam", "schedule": "cosine", "lr": 1e-1}],
+        "starts": [{"name": "domain", "n": 3}],
+    }
+    threads = torch.get_num_threads()
+    try:
+        eager_spec = spec_from_dict({**data, "compile": False})
+        eager = run_unit(eager_spec, eager_spec.optimizers[0], "booth")
+        counters.clear()
+        compiled_spec = spec_from_dict({**data, "compile": True})
+        compiled = run_unit(compiled_spec, compiled_spec.optimizers[0], "booth")
+    finally:
+        torch.set_num_threads(threads)
+    assert not counters["graph_break"], dict(counters["graph_break"])
+    assert abs(compiled.final - eager.final).max() < 1e-12

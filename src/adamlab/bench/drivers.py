@@ -193,6 +193,8 @@ def schedule_factor(name: str, total_steps: int) -> Callable[[Tensor], Tensor] |
     )
 
     def factor(t: Tensor) -> Tensor:
-        return table[t.long()]
+        # a gather, not table[t]: indexing with a 0-dim tensor reads t as a Python int, which
+        # breaks the compiled graph at every step
+        return table.index_select(0, t.long().reshape(1)).reshape(())
 
     return factor
