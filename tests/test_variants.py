@@ -485,3 +485,43 @@ def test_invalid_param_group_is_rejected(cls: Callable[..., FunctionalOptimizer]
     opt = cls([torch.nn.Parameter(torch.zeros(2))])
     with pytest.raises(ValueError, match=r"Invalid learning rate: lr=-1\.0"):
         opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": -1.0})
+
+
+# -- the torch references of `adamlab verify` pinned to the NumPy references above -----------
+
+
+def _run_paper_class(entry_name: str, theta0: Array, grads: Array, case: dict[str, Any]) -> Array:
+    """Run the entry's paper reference (adamlab.verify.references) on float64 ``theta0``."""
+    from adamlab.verify import paper_reference
+
+    param = torch.nn.Parameter(torch.tensor(theta0, dtype=torch.float64))
+    opt = paper_reference(OPTIMIZERS[entry_name])([param], **case)
+    for g in grads:
+        param.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+    return param.detach().numpy().copy()
+
+
+@pytest.mark.parametrize(("name", "case"), _paper_cases())
+def test_verify_references_match_the_numpy_references(name: str, case: dict[str, Any]) -> None:
+    """The classes ``adamlab verify`` uses as the oracle agree with this file's equations."""
+    dim, steps = 7, 25
+    theta0 = np.linspace(-1.5, 2.0, dim)
+    grads = _gradients(steps, dim, seed=5)
+    for t in (1, 2, 5, steps):
+        expected = REFERENCES[name](theta0, grads[:t], **case)
+        got = _run_paper_class(name, theta0, grads[:t], case)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_verify_references_take_the_classes_arguments_and_defaults() -> None:
+    """Same constructor arguments and defaults as adamlab's classes, so a case runs on both."""
+    from adamlab.verify import paper_reference
+
+    for name in PAPER_ONLY:
+        entry = OPTIMIZERS[name]
+        ours = inspect.signature(entry.cls.__init__).parameters
+        theirs = inspect.signature(paper_reference(entry).__init__).parameters
+        assert list(theirs) == list(ours), name
+        for arg, parameter in ours.items():
+            assert theirs[arg].default == parameter.default, (name, arg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 from adamlab.cli import main
 from adamlab.cli.verify import COLUMNS, build_config
-from adamlab.optim import OPTIMIZERS, OptimizerEntry
+from adamlab.optim import OPTIMIZERS, Lion, OptimizerEntry
 
 TWINNED = [name for name, entry in OPTIMIZERS.items() if entry.torch_twin is not None]
 NO_TWIN = [name for name, entry in OPTIMIZERS.items() if entry.torch_twin is None]
@@ -63,12 +64,57 @@ def test_bad_input_exits_2_with_one_line(
     assert captured.err.startswith("adamlab: error: ") and message in captured.err
 
 
-@pytest.mark.skipif(not NO_TWIN, reason="every registered optimizer has a torch twin")
-def test_optimizer_without_twin_is_skipped(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["verify", "--optimizer", NO_TWIN[0]]) == 0
+def test_optimizers_without_twin_have_a_passing_paper_row(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert NO_TWIN == ["adabelief", "lion", "adam_atan2"]
+    argv = ["verify", "--quick"] + [arg for name in NO_TWIN for arg in ("--optimizer", name)]
+    assert main(argv) == 0
     out = capsys.readouterr().out
-    assert f"skipped (no torch.optim twin): {NO_TWIN[0]}" in out
+    assert "skipped" not in out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in ([n] for n in NO_TWIN)]
+    assert [row[0] for row in rows] == NO_TWIN
+    for row in rows:
+        assert row[1:6] == ["defaults", "float64", "mlp", "paper", "1000"]
+        assert row[-2:] == ["1e-10", "pass"]
+    assert "3 pass, 0 fail" in out
+    assert "paper: largest relative deviation" in out
+
+
+def test_nothing_is_skipped_by_default() -> None:
+    config = build_config(_config())
+    assert config.skipped == ()
+    assert config.optimizers == tuple(OPTIMIZERS)
+
+
+def test_optimizer_without_any_reference_is_skipped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = replace(OPTIMIZERS["lion"], name="bare", paper_reference=None)
+    monkeypatch.setitem(OPTIMIZERS, "bare", bare)
+    assert main(["verify", "--optimizer", "bare"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped (no torch.optim twin, no paper reference): bare" in out
     assert "nothing to verify" in out
+
+
+class _LionWithAnotherBeta2(Lion):
+    """A deliberately wrong Lion: beta2 0.98 where the paper (and adamlab) use 0.99."""
+
+    def __init__(self, params: Any, lr: float = 1e-4, **kwargs: Any) -> None:
+        super().__init__(params, lr=lr, betas=(0.9, 0.98), **kwargs)
+
+
+def test_a_rule_that_differs_from_its_paper_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = replace(OPTIMIZERS["lion"], name="wrong_lion", cls=_LionWithAnotherBeta2)
+    monkeypatch.setitem(OPTIMIZERS, "wrong_lion", wrong)
+    assert main(["verify", "--quick", "--optimizer", "wrong_lion", "--steps", "20"]) == 1
+    out = capsys.readouterr().out
+    row = next(line.split() for line in out.splitlines() if line.startswith("wrong_lion "))
+    assert row[4] == "paper" and row[-1] == "FAIL"
+    assert "FAIL wrong_lion [defaults]: worst at step" in out
 
 
 def test_a_deviation_exits_1(
@@ -83,18 +129,19 @@ def test_a_deviation_exits_1(
     assert "1 comparisons" in out and "0 pass, 1 fail" in out
 
 
-def test_default_scope_plans_every_twin_on_every_cell_and_other_paths() -> None:
+def test_default_scope_plans_every_optimizer_on_every_cell_and_other_paths() -> None:
     config = build_config(_config())
-    assert config.optimizers == tuple(TWINNED) and config.skipped == tuple(NO_TWIN)
+    assert config.optimizers == tuple(OPTIMIZERS) and config.skipped == ()
     cases = config.cases()
-    single = [c for c in cases if c.path.name == "single-tensor"]
-    assert {(c.entry.name, c.dtype, c.problem.name) for c in single} == {
-        (name, dtype, problem)
-        for name in TWINNED
-        for dtype in (torch.float64, torch.float32)
-        for problem in ("mlp", "rosenbrock")
-    }
-    assert all(c.options == OPTIMIZERS[c.entry.name].oracle_cases[0] for c in single)
+    for path, names in (("single-tensor", TWINNED), ("paper", NO_TWIN)):
+        rows = [c for c in cases if c.path.name == path]
+        assert {(c.entry.name, c.dtype, c.problem.name) for c in rows} == {
+            (name, dtype, problem)
+            for name in names
+            for dtype in (torch.float64, torch.float32)
+            for problem in ("mlp", "rosenbrock")
+        }
+        assert all(c.options == OPTIMIZERS[c.entry.name].oracle_cases[0] for c in rows)
     others = {(c.entry.name, c.path.name) for c in cases if c.path.name != "single-tensor"}
     assert ("adam", "fused") in others and ("adam", "foreach") in others
     assert ("rmsprop", "fused") not in others  # torch's RMSprop has no fused path
@@ -102,9 +149,9 @@ def test_default_scope_plans_every_twin_on_every_cell_and_other_paths() -> None:
 
 def test_full_scope_plans_every_oracle_case() -> None:
     cases = build_config(_config(scope="full", dtype="float64")).cases()
-    single = [c for c in cases if c.path.name == "single-tensor"]
-    expected = sum(len(OPTIMIZERS[name].oracle_cases) for name in TWINNED) * 2  # x 2 problems
-    assert len(single) == expected
+    oracle = [c for c in cases if c.path.name in ("single-tensor", "paper")]
+    expected = sum(len(entry.oracle_cases) for entry in OPTIMIZERS.values()) * 2  # x 2 problems
+    assert len(oracle) == expected
 
 
 def test_columns() -> None:

@@ -1,8 +1,9 @@
 """``adamlab verify``: step every optimizer beside its torch.optim twin and print the deviations.
 
 The rows come from the registry (:data:`adamlab.optim.OPTIMIZERS`) through
-:func:`adamlab.verify.oracle_matrix`; entries without a torch twin are listed as skipped (their
-own reference tests check them). Exit code 0 when every row is within its tolerance, 1 when
+:func:`adamlab.verify.oracle_matrix`; entries without a torch twin are compared with their
+paper's equations instead (:mod:`adamlab.verify.references`, the ``paper`` rows), and an entry
+with neither is listed as skipped. Exit code 0 when every row is within its tolerance, 1 when
 one is not, 2 for bad input.
 
 With ``--reference`` it compares one optimizer of any origin with any reference instead
@@ -22,13 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from adamlab.cli.errors import UsageError
-from adamlab.optim import OPTIMIZERS, get_optimizer
+from adamlab.optim import OPTIMIZERS, OptimizerEntry, get_optimizer
 from adamlab.verify import (
     ADAMLAB_FUSED,
     DEFAULT_STEPS,
     DTYPES,
     FOREACH,
     FUSED,
+    PAPER,
     PROBLEMS,
     SINGLE_TENSOR,
     OracleCase,
@@ -47,7 +49,7 @@ COLUMNS = (
     "options",
     "dtype",
     "problem",
-    "torch path",
+    "reference",
     "steps",
     "max abs dev",
     "max rel dev",
@@ -55,7 +57,7 @@ COLUMNS = (
     "verdict",
 )
 _NUMERIC = {"steps", "max abs dev", "max rel dev", "tolerance"}
-#: The columns with ``--reference``: the reference's name instead of the torch path.
+#: The columns with ``--reference``: the reference's name instead of the reference path.
 COMPARE_COLUMNS = (
     "optimizer",
     "reference",
@@ -76,8 +78,8 @@ class VerifyConfig:
 
     Attributes:
         steps: steps per comparison.
-        optimizers: registry names with a torch twin, in registry order.
-        skipped: requested registry names without a torch twin.
+        optimizers: registry names with a torch twin or a paper reference, in the order asked.
+        skipped: requested registry names with neither.
         dtypes: dtype names, in the order the matrix uses them.
         scope: ``"quick"``, ``"defaults"`` or ``"full"`` (see :func:`oracle_matrix`).
     """
@@ -96,7 +98,10 @@ class VerifyConfig:
         )
 
     def cases(self) -> list[OracleCase]:
-        """The rows: the single-tensor oracle, then (unless quick) the other paths.
+        """The rows: the oracle, then (unless quick) the other paths.
+
+        The oracle is torch's single-tensor twin, or for an entry without one the paper's
+        equations (``paper`` rows, :data:`adamlab.verify.PAPER`), under the same tolerance.
 
         ``adamlab-fused`` rows run adamlab's ``fused=True`` path (where the class has one)
         against torch's single-tensor path under the oracle's own tolerance.
@@ -123,10 +128,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``verify`` subcommand."""
     parser = subparsers.add_parser(
         "verify",
-        help="prove each optimizer equals its torch.optim twin, step for step",
+        help="prove each optimizer equals its torch.optim twin (or its paper), step for step",
         description="Step every registered optimizer and its torch.optim twin side by side "
         "from identical starts and report the largest deviation over all parameters and state "
-        "tensors. By default each optimizer runs with its default hyperparameters on every "
+        "tensors. Optimizers torch lacks (adabelief, lion, adam_atan2) are compared with "
+        "their papers' equations instead (the 'paper' rows), resynchronised after every "
+        "step. By default each optimizer runs with its default hyperparameters on every "
         "dtype and problem, plus torch's foreach and fused paths for comparison; --full adds "
         "every oracle case (every flag on and off).",
     )
@@ -142,7 +149,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=None,
         metavar="NAME",
-        help="only this registered optimizer (repeatable; default: all with a torch twin)",
+        help="only this registered optimizer (repeatable; default: all)",
     )
     parser.add_argument(
         "--dtype",
@@ -156,7 +163,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_const",
         const="quick",
         dest="scope",
-        help="only default hyperparameters in float64 on the MLP, single-tensor path",
+        help="only default hyperparameters in float64 on the MLP, against the oracle "
+        "(torch's single-tensor path, or the paper)",
     )
     scope.add_argument(
         "--full",
@@ -207,6 +215,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 _COMPARE_FLAGS = ("optimizer_args", "reference_args", "tolerance", "params_only")
 
 
+def _has_oracle(entry: OptimizerEntry) -> bool:
+    """A torch twin or the paper's equations to compare with."""
+    return entry.torch_twin is not None or entry.paper_reference is not None
+
+
 def build_config(args: argparse.Namespace) -> VerifyConfig:
     """Validate the parsed flags; raise :class:`UsageError` / ValueError for bad input."""
     if args.steps < 1:
@@ -225,8 +238,8 @@ def build_config(args: argparse.Namespace) -> VerifyConfig:
     requested = list(dict.fromkeys(requested))  # keep order, drop repeats
     return VerifyConfig(
         steps=args.steps,
-        optimizers=tuple(n for n in requested if OPTIMIZERS[n].torch_twin is not None),
-        skipped=tuple(n for n in requested if OPTIMIZERS[n].torch_twin is None),
+        optimizers=tuple(n for n in requested if _has_oracle(OPTIMIZERS[n])),
+        skipped=tuple(n for n in requested if not _has_oracle(OPTIMIZERS[n])),
         dtypes=(args.dtype,) if args.dtype else tuple(DTYPES),
         scope=args.scope,
     )
@@ -260,7 +273,7 @@ def _widths(cases: list[OracleCase], steps: int) -> list[int]:
         "options": max(len(format_options(c.options)) for c in cases),
         "dtype": len("float64"),
         "problem": max(len(name) for name in PROBLEMS),
-        "torch path": max(len(c.path.name) for c in cases),
+        "reference": max(len(c.path.name) for c in cases),
         "steps": len(f"{steps} (diverged)"),
         "max abs dev": 9,
         "max rel dev": 9,
@@ -284,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     print(config.describe())
     if config.skipped:
-        print(f"skipped (no torch.optim twin): {', '.join(config.skipped)}")
+        print(f"skipped (no torch.optim twin, no paper reference): {', '.join(config.skipped)}")
     cases = config.cases()
     if not cases:
         print("nothing to verify")
@@ -308,7 +321,7 @@ def run(args: argparse.Namespace) -> int:
         f"{len(results)} comparisons in {elapsed:.1f} s: {len(results) - len(failed)} pass, "
         f"{len(failed)} fail"
     )
-    for path in (SINGLE_TENSOR, FOREACH, FUSED, ADAMLAB_FUSED):
+    for path in (SINGLE_TENSOR, PAPER, FOREACH, FUSED, ADAMLAB_FUSED):
         rows = [r for r in results if r.path == path.name]
         if rows:
             worst = max(r.max_rel for r in rows)

@@ -36,6 +36,10 @@ class OptimizerEntry:
         cls: the adamlab class.
         torch_twin: the torch.optim class it must match step for step, or None when torch
             has no such optimizer (then it is checked against the paper's equations).
+        paper_reference: for an entry without a torch twin, the ``"package.module:Class"``
+            that writes out the paper's equations as a torch.optim class; ``adamlab verify``
+            checks the entry against it (:data:`adamlab.verify.PAPER`). A string, imported
+            when used, so that this module need not import :mod:`adamlab.verify`.
         kwargs: arguments fixed by this entry (e.g. ``amsgrad=True`` for ``"amsgrad"``).
         oracle_cases: hyperparameter sets the oracle suite and ``adamlab verify`` check,
             covering every flag on and off.
@@ -48,6 +52,7 @@ class OptimizerEntry:
     summary: str
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     oracle_cases: tuple[Mapping[str, Any], ...] = ({},)
+    paper_reference: str | None = None
 
     def make(self, params: Any, **kwargs: Any) -> FunctionalOptimizer:
         """Construct the adamlab optimizer with this entry's fixed arguments plus ``kwargs``."""
@@ -190,6 +195,7 @@ _ENTRIES = (
             {"weight_decay": 0.1, "decoupled_weight_decay": True},
             {"maximize": True, "lr": 3e-3},
         ),
+        paper_reference="adamlab.verify.references:PaperAdaBelief",
     ),
     OptimizerEntry(
         name="lion",
@@ -202,6 +208,7 @@ _ENTRIES = (
             {"weight_decay": 0.1, "lr": 1e-3},
             {"maximize": True},
         ),
+        paper_reference="adamlab.verify.references:PaperLion",
     ),
     OptimizerEntry(
         name="adam_atan2",
@@ -215,6 +222,7 @@ _ENTRIES = (
             {"weight_decay": 0.1},
             {"maximize": True, "lr": 3e-3},
         ),
+        paper_reference="adamlab.verify.references:PaperAdamAtan2",
     ),
 )
 

@@ -1,5 +1,8 @@
 """Proof by oracle: adamlab's optimizers against their torch.optim twins, step for step.
 
+Where torch has no twin (AdaBelief, Lion, Adam-atan2), against the paper's equations written
+out independently in :mod:`adamlab.verify.references` (the :data:`PAPER` path).
+
 :func:`run_oracle` steps an adamlab optimizer and its twin side by side from identical copies
 of a problem's parameters and reports the largest deviation over every parameter and state
 tensor; :func:`oracle_matrix` enumerates the registry's optimizers x oracle cases x dtypes x
@@ -17,6 +20,8 @@ from adamlab.verify.oracle import (
     DTYPES,
     FOREACH,
     FUSED,
+    ORACLE_PATHS,
+    PAPER,
     SCOPES,
     SINGLE_TENSOR,
     TORCH_PATHS,
@@ -29,6 +34,8 @@ from adamlab.verify.oracle import (
     format_options,
     make_reference,
     oracle_matrix,
+    paper_reference,
+    resynchronise,
     run_oracle,
     step_side_by_side,
     supports,
@@ -42,6 +49,8 @@ __all__ = [
     "DTYPES",
     "FOREACH",
     "FUSED",
+    "ORACLE_PATHS",
+    "PAPER",
     "PROBLEMS",
     "SCOPES",
     "SINGLE_TENSOR",
@@ -59,7 +68,9 @@ __all__ = [
     "format_options",
     "make_reference",
     "oracle_matrix",
+    "paper_reference",
     "resolve",
+    "resynchronise",
     "run_oracle",
     "step_side_by_side",
     "supports",
