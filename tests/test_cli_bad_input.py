@@ -245,3 +245,14 @@ def test_no_input_gives_a_traceback(
     assert "Traceback" not in err
     if code == 2:
         assert err.count("\n") == 1, err
+
+
+def test_debug_variable_shows_the_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["run", "--out", str(tmp_path / "out"), "--steps", "0", *QUICK]
+    code, err = _run(tmp_path, capsys, argv)
+    assert code == 2 and err.count("\n") == 1
+    monkeypatch.setenv("ADAMLAB_DEBUG", "1")
+    with pytest.raises(ValueError, match="steps"):
+        main(argv)

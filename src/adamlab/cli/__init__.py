@@ -4,18 +4,24 @@ Each subcommand lives in its own module of this package and exposes
 ``register(subparsers) -> None``, which adds its parser and sets ``handler`` (a function
 ``(args) -> int``) as a default. ``main`` parses, dispatches, and turns a
 :class:`UsageError` or ``ValueError`` raised while validating input into one line on stderr
-and exit code 2, so a user never sees a traceback for a mistake of theirs.
+and exit code 2, so a user never sees a traceback for a mistake of theirs (``ADAMLAB_DEBUG=1``
+shows it, for a ValueError that is a bug rather than bad input).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from adamlab import __version__
 from adamlab.cli.errors import UsageError
+
+#: Set this environment variable (to anything non-empty) to get the traceback of a
+#: ``ValueError`` instead of the one-line message.
+DEBUG_ENV = "ADAMLAB_DEBUG"
 
 #: Subcommand modules, in the order ``adamlab --help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
@@ -61,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(args.handler(args))
     except (UsageError, ValueError) as error:
+        if os.environ.get(DEBUG_ENV) and not isinstance(error, UsageError):
+            # a ValueError may also be a bug, not a mistake of the user's: show its traceback
+            raise
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"adamlab: error: {message}", file=sys.stderr)
         return 2
