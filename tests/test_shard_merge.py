@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -37,6 +36,8 @@ name = "sgd"
 lr = 1e-3
 """
 QUICK = ["--no-report", "--quiet"]
+#: The ``same_records`` fixture of conftest.py: compares two output folders, returns unit names.
+SameRecords = Callable[[Path, Path], list[str]]
 SWEEP_CONFIG = """\
 steps = 30
 functions = ["booth", "matyas"]
@@ -53,7 +54,6 @@ lr_grid = [1e-3, 1e-1, 3]
 tune_starts = 3
 eval_starts = 2
 """
-TIMING_FIELDS = {"seconds", "compile_seconds"}
 
 
 @pytest.fixture(autouse=True)
@@ -70,25 +70,11 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, st
     return code, capsys.readouterr().err
 
 
-def assert_same_records(a: Path, b: Path) -> None:
-    """Equal unit arrays (timings aside), equal runs.csv bytes, equal spec and fingerprint."""
-    names = sorted(p.name for p in (a / records.UNITS_DIR).glob("*.npz"))
-    assert names == sorted(p.name for p in (b / records.UNITS_DIR).glob("*.npz"))
-    assert names
-    for name in names:
-        with (
-            np.load(a / records.UNITS_DIR / name, allow_pickle=False) as x,
-            np.load(b / records.UNITS_DIR / name, allow_pickle=False) as y,
-        ):
-            assert sorted(x.files) == sorted(y.files)
-            for key in sorted(set(x.files) - TIMING_FIELDS):
-                assert x[key].dtype == y[key].dtype, (name, key)
-                np.testing.assert_array_equal(x[key], y[key], err_msg=f"{name}: {key}")
-    assert (a / records.RUNS_CSV).read_bytes() == (b / records.RUNS_CSV).read_bytes()
-    manifest_a, manifest_b = records.read_manifest(a), records.read_manifest(b)
-    for key in ("spec", "fingerprint", "schema_version", "status"):
-        assert manifest_a[key] == manifest_b[key], key
-    assert "shard" not in manifest_a and "shard" not in manifest_b
+def assert_same_records(same_records: SameRecords, a: Path, b: Path) -> None:
+    """The shared records comparison (conftest), at least one unit, and no shard left in
+    either manifest."""
+    assert same_records(a, b)
+    assert "shard" not in records.read_manifest(a) and "shard" not in records.read_manifest(b)
 
 
 # -- assignment -------------------------------------------------------------------------------
@@ -207,13 +193,13 @@ def test_each_shard_folder_records_its_shard_and_the_experiment(run_shards: Path
 
 
 def test_merged_shards_equal_the_unsharded_run(
-    run_shards: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    run_shards: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], same_records: SameRecords
 ) -> None:
     merged = tmp_path / "merged"
     shards = [run_shards / f"shard{k}" for k in (3, 1, 2)]  # any order
     code, err = _cli(capsys, "merge", merged, *shards)
     assert code == 0, err
-    assert_same_records(run_shards / "whole", merged)
+    assert_same_records(same_records, run_shards / "whole", merged)
     manifest = records.read_manifest(merged)
     assert [m["shard"]["index"] for m in manifest["merged_from"]] == [1, 2, 3]
     assert manifest["environment"]["threads"] == 1
@@ -223,7 +209,7 @@ def test_merged_shards_equal_the_unsharded_run(
         "--no-report",
     )  # fmt: skip
     assert code == 0
-    assert_same_records(run_shards / "whole", merged)
+    assert_same_records(same_records, run_shards / "whole", merged)
 
 
 def _merge_error(capsys: pytest.CaptureFixture[str], out: Path, *shards: Path) -> str:
@@ -308,14 +294,14 @@ def _sweep(capsys: pytest.CaptureFixture[str], config: Path, out: Path, *extra: 
     assert code == 0, err
 
 
-def _assert_same_sweep(a: Path, b: Path) -> None:
+def _assert_same_sweep(same_records: SameRecords, a: Path, b: Path) -> None:
     for part in ("tuning", "evaluation"):
-        assert_same_records(a / part, b / part)
+        assert_same_records(same_records, a / part, b / part)
     assert (a / "sweep.json").read_bytes() == (b / "sweep.json").read_bytes()
 
 
 def test_sharded_sweep_merges_to_the_unsharded_sweep(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], same_records: SameRecords
 ) -> None:
     config = tmp_path / "sweep.toml"
     config.write_text(SWEEP_CONFIG)
@@ -332,14 +318,14 @@ def test_sharded_sweep_merges_to_the_unsharded_sweep(
     tuned = tmp_path / "tuned"
     code, err = _cli(capsys, "merge", tuned, *(tmp_path / f"tune{k}" for k in (1, 2, 3)))
     assert code == 0, err
-    assert_same_records(whole / "tuning", tuned / "tuning")
+    assert_same_records(same_records, whole / "tuning", tuned / "tuning")
     assert not (tuned / "evaluation").exists()
 
     # pass 2, on one machine: the sweep resumes from the merged tuning and evaluates
     local = tmp_path / "local"
     shutil.copytree(tuned, local)
     _sweep(capsys, config, local)
-    _assert_same_sweep(whole, local)
+    _assert_same_sweep(same_records, whole, local)
 
     # pass 2, sharded: each copy of the merged folder runs one shard of the evaluation
     for k in (1, 2):
@@ -350,7 +336,7 @@ def test_sharded_sweep_merges_to_the_unsharded_sweep(
     final = tmp_path / "final"
     code, err = _cli(capsys, "merge", final, tmp_path / "eval2", tmp_path / "eval1")
     assert code == 0, err
-    _assert_same_sweep(whole, final)
+    _assert_same_sweep(same_records, whole, final)
 
     # tuning shards and evaluation shards do not mix, nor do different sweeps
     err = _merge_error(capsys, tmp_path / "m", tmp_path / "tune1", tmp_path / "eval2")
