@@ -151,7 +151,7 @@ def handle(args: argparse.Namespace) -> int:
     # the tuned regime belongs to the default experiment; a spec or a custom optimizer list
     # is the user's own experiment, tuned with `adamlab sweep` when they want it
     default_experiment = args.config is None and not args.optimizer
-    if default_experiment and not args.no_tuned and getattr(args, "shard", None) is None:
+    if default_experiment and not args.no_tuned:
         _run_tuned(data, spec, args, executor)
     if not args.no_report:
         from adamlab.report.html import write_report
