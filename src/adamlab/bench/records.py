@@ -100,6 +100,18 @@ def read_manifest(out: Path) -> dict[str, Any]:
     return manifest
 
 
+def refuse_other_experiment(
+    out: Path, manifest: dict[str, Any], fingerprint: str, remedy: str
+) -> None:
+    """Raise ValueError if ``manifest`` (of the folder ``out``) is another experiment's than
+    the spec with ``fingerprint``; ``remedy`` ends the message ("choose another --out ...")."""
+    if manifest.get("fingerprint") != fingerprint:
+        raise ValueError(
+            f"{out} holds records of a different experiment "
+            f"(spec {str(manifest.get('fingerprint'))[:12]} vs {fingerprint[:12]}); {remedy}"
+        )
+
+
 def write_unit(out: Path, result: UnitResult) -> Path:
     """Save one unit's arrays as an NPZ (atomically) and return its path."""
     arrays: dict[str, np.ndarray] = {}

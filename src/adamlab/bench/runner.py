@@ -42,12 +42,9 @@ def prepare_output(out: Path, spec: ExperimentSpec, shard: Shard | None = None) 
     manifest_path = out / records.MANIFEST
     if manifest_path.exists():
         existing = records.read_manifest(out)
-        if existing.get("fingerprint") != spec.fingerprint():
-            raise ValueError(
-                f"{out} holds records of a different experiment "
-                f"(spec {str(existing.get('fingerprint'))[:12]} vs {spec.fingerprint()[:12]}); "
-                "choose another --out or delete it"
-            )
+        records.refuse_other_experiment(
+            out, existing, spec.fingerprint(), "choose another --out or delete it"
+        )
         held = existing.get("shard")
         held_pair = (held["index"], held["count"]) if held else None
         if held_pair != ((shard.index, shard.count) if shard else None):

@@ -203,12 +203,9 @@ def _check_out(out: Path, spec: ExperimentSpec) -> None:
     if not (out / records.MANIFEST).exists():
         return
     manifest = records.read_manifest(out)
-    if manifest.get("fingerprint") != spec.fingerprint():
-        raise ValueError(
-            f"{out} holds records of a different experiment "
-            f"(spec {str(manifest.get('fingerprint'))[:12]} vs {spec.fingerprint()[:12]}); "
-            "choose another output folder or delete it"
-        )
+    records.refuse_other_experiment(
+        out, manifest, spec.fingerprint(), "choose another output folder or delete it"
+    )
     if manifest.get("shard") is not None:
         raise ValueError(f"{out} is a shard folder; merge into another folder")
 
