@@ -158,13 +158,23 @@ def class_driver(
     return Driver(init=init, step=step, compilable=False)
 
 
-def make_driver(spec: OptimizerSpec, n_starts: int, total_steps: int) -> tuple[Driver, Tensor]:
-    """The driver for one optimizer spec and its per-row learning rates ``[B]``."""
+def make_driver(
+    spec: OptimizerSpec, n_starts: int | Sequence[int], total_steps: int
+) -> tuple[Driver, Tensor]:
+    """The driver for one optimizer spec and its per-row learning rates ``[B]``.
+
+    ``n_starts`` may list several blocks of rows (one per function of a batch), each laid out
+    as (lr, start) pairs; only the pure-rule drivers take more than one.
+    """
     cls, group = validated_group(spec)
-    lr_rows = row_learning_rates(spec, group, n_starts)
+    blocks = [n_starts] if isinstance(n_starts, int) else list(n_starts)
+    lr_rows = torch.cat([row_learning_rates(spec, group, n) for n in blocks])
     schedule = schedule_factor(spec.schedule, total_steps)
     if spec.is_registry and issubclass(cls, FunctionalOptimizer):
         return functional_driver(spec, cls, group, lr_rows, schedule), lr_rows
+    if len(blocks) != 1:
+        raise ValueError(f"optimizer {spec.label!r} runs one function per batch")
+    (n_starts,) = blocks
     _, kwargs = optimizer_class(spec)
     lrs = spec.lrs or (float(group["lr"]),)
     if any(not math.isfinite(lr) for lr in lrs):

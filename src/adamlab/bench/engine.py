@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +32,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from adamlab.bench.drivers import Driver, make_driver
+from adamlab.bench.drivers import Driver, make_driver, validated_group
 from adamlab.bench.spec import ExperimentSpec, OptimizerSpec
 from adamlab.bench.starts import starting_points
+from adamlab.functional._scalars import hoisted_scalars
 from adamlab.functions import TestFunction, get
+from adamlab.optim import FunctionalOptimizer
 
 NEVER = -1
 
@@ -88,66 +91,101 @@ def _chunk_size(steps: int, preferred: int) -> int:
 
 
 class _Tracker:
-    """Book-keeping tensors of a unit (all ``[B]`` or ``[B, T]``), updated inside the chunk."""
+    """Book-keeping of a unit, updated inside the compiled chunk: best-so-far gap ``[B]`` and,
+    per target, the number of evaluations that had not reached it yet (``misses``, ``[T, B]``).
+
+    The best-so-far gap never increases, so the evaluations that miss a target are exactly
+    the ones before its first hit: first hit = misses + 1, once the target is reached. A count
+    needs one add per target and step, with no comparison against the previous record;
+    ``misses`` is float64 (exact to 2^53) so that the add stays in the float lanes the compare
+    produces.
+    """
 
     @staticmethod
     def observe(
-        f: Tensor,
-        t: Tensor,
-        best: Tensor,
-        hit: Tensor,
-        f_star: float,
-        targets: Tensor,
+        f: Tensor, best: Tensor, misses: Tensor, f_star: float, targets: Tensor
     ) -> tuple[Tensor, Tensor]:
-        """Fold f(theta_t) into best-so-far and first hits (evaluation t + 1)."""
+        """Fold f(theta_t) into best-so-far and the miss counts."""
         gap = f - f_star
-        # fmin ignores NaN: a row that went non-finite keeps its best finite value
-        best = torch.fmin(best, gap)
-        reached = (best.unsqueeze(-1) <= targets) & (hit < 0)
-        hit = torch.where(reached, (t + 1).to(hit.dtype), hit)
-        return best, hit
+        # a NaN gap compares false: a row that went non-finite keeps its best finite value
+        best = torch.where(gap < best, gap, best)
+        misses = misses + (best > targets.unsqueeze(-1)).to(misses.dtype)
+        return best, misses
+
+    @staticmethod
+    def first_hits(best: Tensor, misses: Tensor, targets: Tensor) -> Tensor:
+        """``[B, T]`` int64: the first evaluation reaching each target, NEVER if none did."""
+        reached = best <= targets.unsqueeze(-1)
+        return torch.where(reached, misses + 1, NEVER).t().to(torch.int64)
 
 
-def _make_chunk(function: TestFunction, driver: Driver, k: int) -> Callable[..., Any]:
+def _make_chunk(
+    gap_and_grad: Callable[[Tensor], tuple[Tensor, Tensor]], driver: Driver, k: int
+) -> Callable[..., Any]:
     """K iterations for all rows; pure in its inputs, so ``torch.compile`` can fuse it."""
-    f_star = function.f_star
 
     def chunk(
         theta: Tensor,
         state: Any,
         best: Tensor,
-        hit: Tensor,
+        misses: Tensor,
         diverged: Tensor,
+        active: Tensor,
         t0: Tensor,
         targets: Tensor,
         trace_index: Tensor,
-    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
         bests = []
         traces = []
         for i in range(k):
             t = t0 + i
-            f, g = function.value_and_grad(theta)
-            best, hit = _Tracker.observe(f, t, best, hit, f_star, targets)
-            alive = diverged < 0
+            gap, g = gap_and_grad(theta)
+            best, misses = _Tracker.observe(gap, best, misses, 0.0, targets)
+            # rows of a unit that has stopped early are frozen (see run_units)
+            moving = (diverged < 0) & active
             new_theta, state = driver.step(theta, g, state, t)
             # a row diverges at step t + 1 when theta_{t+1} (or f(theta_t)) is not finite;
             # it then stays frozen at its last finite iterate
-            bad = ~(torch.isfinite(new_theta).all(dim=-1) & torch.isfinite(f))
-            diverged = torch.where(alive & bad, (t + 1).to(diverged.dtype), diverged)
-            theta = torch.where((alive & ~bad).unsqueeze(-1), new_theta, theta)
+            bad = _non_finite_rows(gap, new_theta)
+            diverged = torch.where(moving & bad, t + 1, diverged)
+            theta = torch.where((moving & ~bad).unsqueeze(-1), new_theta, theta)
             bests.append(best)
             traces.append(theta.index_select(0, trace_index))
         return (
             _coordinate_major(theta),
             _map_tensors(_coordinate_major, state),
             best,
-            hit,
+            misses,
             diverged,
+            t0 + k,
             torch.stack(bests),
             torch.stack(traces),
         )
 
     return chunk
+
+
+def _non_finite_rows(f: Tensor, theta: Tensor) -> Tensor:
+    """``[B]`` bool: f or any coordinate of theta is NaN or infinite.
+
+    x * 0 is 0 for finite x and NaN otherwise, so one NaN test of f * 0 + sum(theta * 0)
+    covers the row; the compiled kernel evaluates it in the same vector lanes as the step,
+    where ``isfinite(theta).all(-1)`` compiles to a slower per-row reduction.
+    """
+    return torch.isnan(f * 0 + (theta * 0).sum(dim=-1))
+
+
+def _scalars_hoisted(elements: int) -> AbstractContextManager[None]:
+    """Hoist the rules' per-step scalars (see ``functional._scalars.once``) on large batches.
+
+    Each hoisted scalar costs the compiled call one more operator call (~4 us); inlined, its
+    pow and sqrt run once per 8 elements. Measured side by side with Adam on Rosenbrock:
+    hoisting is slower at 1,000 rows x 2 coordinates, faster at 10,000.
+    """
+    return hoisted_scalars() if elements >= _HOIST_FROM_ELEMENTS else nullcontext()
+
+
+_HOIST_FROM_ELEMENTS = 8192
 
 
 def _coordinate_major(x: Tensor) -> Tensor:
@@ -167,6 +205,93 @@ def _map_tensors(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
     return state
 
 
+@dataclass(frozen=True)
+class _Block:
+    """The rows of one function within a batch: ``rows`` = its (lr, start) pairs, lr-major."""
+
+    function: TestFunction
+    rows: slice
+    n_starts: int
+    starts: Tensor  # (n_starts, d) float64
+    set_labels: np.ndarray  # (n_starts,)
+    set_index: np.ndarray  # (n_starts,)
+
+
+def _blocks(spec: ExperimentSpec, function_names: Sequence[str], n_lrs: int) -> list[_Block]:
+    blocks, first = [], 0
+    for name in function_names:
+        function = get(name, spec.dim_of(name))
+        start_sets = [starting_points(spec.seed, function, start) for start in spec.starts]
+        starts = torch.cat(start_sets)
+        labels = [np.full(len(points), s.key) for points, s in zip(start_sets, spec.starts)]
+        n_starts = len(starts)
+        blocks.append(
+            _Block(
+                function=function,
+                rows=slice(first, first + n_lrs * n_starts),
+                n_starts=n_starts,
+                starts=starts,
+                set_labels=np.concatenate(labels),
+                set_index=np.concatenate([np.arange(len(points)) for points in start_sets]),
+            )
+        )
+        first += n_lrs * n_starts
+    return blocks
+
+
+def _batch_gap_and_grad(blocks: Sequence[_Block]) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+    """``theta [B, d] -> (f - f* [B], grad [B, d])``, each block with its own function."""
+    if len(blocks) == 1:
+        function = blocks[0].function
+
+        def one(theta: Tensor) -> tuple[Tensor, Tensor]:
+            f, g = function.value_and_grad(theta)
+            return f - function.f_star, g
+
+        return one
+
+    def several(theta: Tensor) -> tuple[Tensor, Tensor]:
+        gaps, grads = [], []
+        for block in blocks:
+            f, g = block.function.value_and_grad(theta[block.rows])
+            gaps.append(f - block.function.f_star)
+            grads.append(g.movedim(-1, 0))
+        # joined coordinate-major ([d, B] memory), the layout of the batch (_coordinate_major)
+        return torch.cat(gaps), torch.cat(grads, dim=1).movedim(0, -1)
+
+    return several
+
+
+def can_share_batch(optimizer: OptimizerSpec) -> bool:
+    """Whether several functions' units of this optimizer can run as one batch: true for the
+    optimizers driven through their pure rule (rows never interact); a ``module:Class``
+    optimizer runs one unit at a time."""
+    if not optimizer.is_registry:
+        return False
+    cls, _ = validated_group(optimizer)
+    return issubclass(cls, FunctionalOptimizer)
+
+
+def batches(
+    spec: ExperimentSpec, units: Sequence[tuple[OptimizerSpec, str]]
+) -> list[tuple[OptimizerSpec, list[str]]]:
+    """Group units into batches for :func:`run_units`: each optimizer that can share a batch
+    gets one per function dimension, in the order its units first appear; others one per
+    unit."""
+    grouped: dict[tuple[str, int], tuple[OptimizerSpec, list[str]]] = {}
+    order: list[tuple[OptimizerSpec, list[str]]] = []
+    for optimizer, function in units:
+        if not can_share_batch(optimizer):
+            order.append((optimizer, [function]))
+            continue
+        key = (optimizer.label, spec.dim_of(function))
+        if key not in grouped:
+            grouped[key] = (optimizer, [])
+            order.append(grouped[key])
+        grouped[key][1].append(function)
+    return order
+
+
 def run_unit(
     spec: ExperimentSpec,
     optimizer: OptimizerSpec,
@@ -174,41 +299,61 @@ def run_unit(
     progress: Callable[[int], None] | None = None,
 ) -> UnitResult:
     """Run one (optimizer, function) unit, every start set and lr as rows of one batch."""
+    return run_units(spec, optimizer, [function_name], progress)[0]
+
+
+def run_units(
+    spec: ExperimentSpec,
+    optimizer: OptimizerSpec,
+    function_names: Sequence[str],
+    progress: Callable[[int], None] | None = None,
+) -> list[UnitResult]:
+    """Run the units of one optimizer on several functions of one dimension as one batch.
+
+    Each function owns a block of rows and its own gradient; the update rule steps all rows
+    at once, so one compiled call advances every unit (the step's fixed cost is paid once,
+    not once per function). Each unit's records equal a run of that unit alone: when every
+    row of a unit has reached the final target or diverged at an early-stop check, its rows
+    freeze (theta, best-so-far and divergence stop changing) and its steps end there, as if
+    it had stopped. A unit's ``seconds`` and ``compile_seconds`` are its share of the batch's.
+    """
+    if len(function_names) > 1 and not can_share_batch(optimizer):
+        raise ValueError(f"optimizer {optimizer.label!r} runs one function per batch")
     dtype = getattr(torch, spec.dtype)
-    function = get(function_name, spec.dim_of(function_name))
-    start_sets = [starting_points(spec.seed, function, start) for start in spec.starts]
-    starts64 = torch.cat(start_sets)
-    set_labels = np.concatenate(
-        [
-            np.full(len(points), start.key)
-            for points, start in zip(start_sets, spec.starts, strict=True)
-        ]
-    )
-    set_index = np.concatenate([np.arange(len(points)) for points in start_sets])
-    n_starts, d = starts64.shape
-    driver, lr_rows = make_driver(optimizer, n_starts, spec.steps)
     n_lrs = len(optimizer.lrs) or 1
-    # rows are (lr, start) pairs, lr-major: row j * n_starts + i is start i at lr j
-    theta = _coordinate_major(starts64.to(dtype).repeat(n_lrs, 1))
+    blocks = _blocks(spec, function_names, n_lrs)
+    dims = {block.function.dim for block in blocks}
+    if len(dims) != 1:
+        raise ValueError(f"functions of one batch must share a dimension, got {sorted(dims)}")
+    (d,) = dims
+    driver, lr_rows = make_driver(optimizer, [block.n_starts for block in blocks], spec.steps)
+    # rows: function blocks; in each, (lr, start) pairs, lr-major (row j * n + i: start i, lr j)
+    theta = _coordinate_major(torch.cat([b.starts.to(dtype).repeat(n_lrs, 1) for b in blocks]))
     rows = theta.shape[0]
     trace_index = torch.cat(
         [
-            torch.from_numpy(np.flatnonzero(set_index < spec.trace_rows)) + j * n_starts
+            torch.from_numpy(np.flatnonzero(b.set_index < spec.trace_rows))
+            + b.rows.start
+            + j * b.n_starts
+            for b in blocks
             for j in range(n_lrs)
         ]
     )
 
     targets = torch.tensor(spec.targets, dtype=dtype)
     best = torch.full((rows,), math.inf, dtype=dtype)
-    hit = torch.full((rows, len(spec.targets)), NEVER, dtype=torch.int64)
-    diverged = torch.full((rows,), NEVER, dtype=torch.int64)
+    misses = torch.zeros((len(spec.targets), rows), dtype=torch.float64)
+    # the step counter and the divergence step are float64 (exact to 2^53 steps), so that the
+    # compiled kernel compares and selects them in the same lanes as the float values
+    diverged = torch.full((rows,), NEVER, dtype=torch.float64)
+    active = torch.ones(rows, dtype=torch.bool)
     state = _map_tensors(_coordinate_major, driver.init(theta))
 
     k = _chunk_size(spec.steps, spec.chunk)
-    chunk_fn = _make_chunk(function, driver, k)
+    chunk_fn = _make_chunk(_batch_gap_and_grad(blocks), driver, k)
     if driver.compilable and spec.compile:
-        # every unit compiles the same `chunk` code object for another function / rule; drop
-        # the previous units' graphs so dynamo neither hits its recompile limit nor checks
+        # every batch compiles the same `chunk` code object for other functions / rules; drop
+        # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
         # their guards on every call (inductor's on-disk cache still makes repeats cheap)
         torch._dynamo.reset()
         chunk_fn = torch.compile(chunk_fn, dynamic=False)
@@ -219,15 +364,18 @@ def run_unit(
     trace = np.full((len(trace_steps), len(trace_index), d), np.nan)
     trace[0] = theta.index_select(0, trace_index).double().numpy()
     curve_pos, trace_pos = 0, 1
+    steps_run: list[int | None] = [None] * len(blocks)
 
     t0 = 0
+    step = torch.zeros((), dtype=torch.float64)  # t0 as the chunk reads it
     started = time.perf_counter()
     compile_seconds = 0.0
     while t0 < spec.steps:
         tick = time.perf_counter()
-        theta, state, best, hit, diverged, bests, traces = chunk_fn(
-            theta, state, best, hit, diverged, torch.tensor(t0), targets, trace_index
-        )
+        with _scalars_hoisted(rows * d):
+            theta, state, best, misses, diverged, step, bests, traces = chunk_fn(
+                theta, state, best, misses, diverged, active, step, targets, trace_index
+            )
         if t0 == 0:
             compile_seconds = time.perf_counter() - tick
         # bests[i]: best-so-far after observing theta_{t0+i};  traces[i]: theta_{t0+i+1}
@@ -239,51 +387,60 @@ def run_unit(
             trace_pos += 1
         t0 += k
         if progress is not None:
-            progress(k)
+            progress(k * steps_run.count(None))
         # checking costs a synchronisation, so look only every ~100 chunks
-        if (
-            spec.early_stop
-            and t0 < spec.steps
-            and (t0 // k) % 100 == 0
-            and bool(((hit[:, -1] >= 0) | (diverged >= 0)).all())
-        ):
-            if progress is not None:
-                progress(spec.steps - t0)
-            break
-    steps_run = t0
+        if spec.early_stop and t0 < spec.steps and (t0 // k) % 100 == 0:
+            finished = ((best <= targets[-1]) | (diverged >= 0)).numpy()
+            for i, block in enumerate(blocks):
+                if steps_run[i] is None and finished[block.rows].all():
+                    steps_run[i] = t0
+                    active[block.rows] = False
+                    if progress is not None:
+                        progress(spec.steps - t0)
+            if None not in steps_run:
+                break
 
     # score the last iterate theta_T: evaluation T + 1
-    f_last = function(theta)
-    best, hit = _Tracker.observe(
-        f_last, torch.tensor(steps_run), best, hit, function.f_star, targets
-    )
+    gap_last = _batch_gap_and_grad(blocks)(theta)[0]
+    best, misses = _Tracker.observe(gap_last, best, misses, 0.0, targets)
     if curve_pos < len(curve_steps):
         curve[curve_pos:] = best.double().numpy()
     if trace_pos < len(trace_steps):
         trace[trace_pos:] = theta.index_select(0, trace_index).double().numpy()
-    elapsed = time.perf_counter() - started
+    hits = _Tracker.first_hits(best, misses, targets).numpy()
+    final = theta.double()
+    traced = trace_index.numpy()
+    seconds = time.perf_counter() - started
 
-    return UnitResult(
-        optimizer=optimizer.label,
-        function=function.name,
-        start_set=np.tile(set_labels, n_lrs),
-        dim=d,
-        lr=lr_rows.numpy(),
-        start_index=np.tile(set_index, n_lrs),
-        start=starts64.repeat(n_lrs, 1).numpy(),
-        final=theta.double().numpy(),
-        final_gap=(f_last - function.f_star).double().numpy(),
-        best_gap=best.double().numpy(),
-        distance=function.distance_to_minimizer(theta.double()).numpy(),
-        hit_evals=hit.numpy(),
-        diverged_step=diverged.numpy(),
-        evals_run=np.full(rows, steps_run + 1, dtype=np.int64),
-        curve_steps=curve_steps,
-        curve=curve,
-        trace_steps=trace_steps,
-        trace=trace,
-        trace_rows=trace_index.numpy(),
-        steps_run=steps_run,
-        seconds=elapsed,
-        compile_seconds=compile_seconds,
-    )
+    results = []
+    for block, ran in zip(blocks, steps_run, strict=True):
+        here = block.rows
+        ran = t0 if ran is None else ran
+        traced_here = (traced >= here.start) & (traced < here.stop)
+        results.append(
+            UnitResult(
+                optimizer=optimizer.label,
+                function=block.function.name,
+                start_set=np.tile(block.set_labels, n_lrs),
+                dim=d,
+                lr=lr_rows[here].numpy(),
+                start_index=np.tile(block.set_index, n_lrs),
+                start=block.starts.repeat(n_lrs, 1).numpy(),
+                final=final[here].numpy(),
+                final_gap=gap_last[here].double().numpy(),
+                best_gap=best[here].double().numpy(),
+                distance=block.function.distance_to_minimizer(final[here]).numpy(),
+                hit_evals=hits[here],
+                diverged_step=diverged[here].to(torch.int64).numpy(),
+                evals_run=np.full(here.stop - here.start, ran + 1, dtype=np.int64),
+                curve_steps=curve_steps,
+                curve=curve[:, here],
+                trace_steps=trace_steps,
+                trace=trace[:, traced_here],
+                trace_rows=traced[traced_here] - here.start,
+                steps_run=ran,
+                seconds=seconds / len(blocks),
+                compile_seconds=compile_seconds / len(blocks),
+            )
+        )
+    return results

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import torch
 
-from adamlab.bench.engine import UnitResult, run_unit
+from adamlab.bench.engine import UnitResult, batches, run_unit, run_units
 from adamlab.bench.spec import ExperimentSpec, OptimizerSpec
 
 #: Names accepted by ``--executor``.
@@ -38,7 +38,8 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Every unit in this process, one after another, in the order given."""
+    """Every unit in this process: the units of one optimizer together, as one batch per
+    function dimension (:func:`~adamlab.bench.engine.batches`), batches in the order given."""
 
     def run(
         self,
@@ -46,8 +47,8 @@ class LocalExecutor:
         units: Sequence[Unit],
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[UnitResult]:
-        for optimizer, function in units:
-            yield run_unit(spec, optimizer, function, progress=progress)
+        for optimizer, functions in batches(spec, units):
+            yield from run_units(spec, optimizer, functions, progress=progress)
 
 
 def _run_unit_task(spec: ExperimentSpec, optimizer: OptimizerSpec, function: str) -> UnitResult:

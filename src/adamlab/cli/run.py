@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +118,6 @@ def _run_tuned(
         )
     for label, choice in result["choices"].items():
         print(f"  {label}: tuned lr {choice['lr']:g} for all functions", flush=True)
-    if not args.no_report:
-        from adamlab.report.html import write_report
-
-        write_report(out)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -151,11 +149,20 @@ def handle(args: argparse.Namespace) -> int:
     # the tuned regime belongs to the default experiment; a spec or a custom optimizer list
     # is the user's own experiment, tuned with `adamlab sweep` when they want it
     default_experiment = args.config is None and not args.optimizer
-    if default_experiment and not args.no_tuned:
+    tuned = default_experiment and not args.no_tuned
+    if tuned:
         _run_tuned(data, spec, args, executor)
     if not args.no_report:
         from adamlab.report.html import write_report
+        from adamlab.report.regimes import TUNED_DIR
 
-        written = write_report(args.out)
+        if tuned:
+            # the two reports only read records: the tuned one renders in a second process
+            # while this one renders the run's (figures and animations take most of the time)
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                beside = pool.submit(write_report, args.out / TUNED_DIR)
+                written = write_report(args.out) + beside.result()
+        else:
+            written = write_report(args.out)
         print(f"wrote {len(written)} files; open {args.out / 'report.html'}")
     return 0

@@ -27,7 +27,13 @@ def _split(x: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _stack(g1: Tensor, g2: Tensor) -> Tensor:
-    return torch.stack((g1, g2), dim=-1)
+    """The gradient ``(..., 2)`` from its two components, stored coordinate-major.
+
+    Stacking along a new first dimension writes each component as one contiguous block; the
+    ``(..., 2)`` result is a view of it. The benchmark engine keeps its batches in this layout
+    (rows innermost), so the compiled step reads the gradient without transposing it.
+    """
+    return torch.stack((g1, g2), dim=0).movedim(0, -1)
 
 
 def _box(x1: tuple[float, float], x2: tuple[float, float]) -> tuple[Tensor, Tensor]:

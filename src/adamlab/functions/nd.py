@@ -41,15 +41,19 @@ def _rosenbrock(x: Tensor) -> Tensor:
 
 
 def _rosenbrock_grad(x: Tensor) -> Tensor:
-    a, b = x[..., :-1], x[..., 1:]
+    # coordinates first, (d, ...): the result is built coordinate-major, one contiguous block
+    # per coordinate (the layout the benchmark engine's batches use, see classic2d._stack)
+    coords = x.movedim(-1, 0)
+    a, b = coords[:-1], coords[1:]
     r = b - a**2
     # Each term i touches x_i and x_{i+1}:
     #   d/dx_i     = -400 x_i (x_{i+1} - x_i^2) + 2 (x_i - 1)
     #   d/dx_{i+1} =  200 (x_{i+1} - x_i^2)
     from_left = -400.0 * a * r + 2.0 * (a - 1.0)  # lands on coordinates 0 .. d-2
     from_right = 200.0 * r  # lands on coordinates 1 .. d-1
-    zero = torch.zeros_like(x[..., :1])
-    return torch.cat((from_left, zero), dim=-1) + torch.cat((zero, from_right), dim=-1)
+    zero = torch.zeros_like(coords[:1])
+    grad = torch.cat((from_left, zero)) + torch.cat((zero, from_right))
+    return grad.movedim(0, -1)
 
 
 # The one non-global local minimum for d = 4 .. 8, found with Newton's method at 40 digits

@@ -100,7 +100,9 @@ def render_frames(
     canvas = FigureCanvasAgg(fig)
     ax = fig.subplots()
     draw_contour(ax, f, grid=evaluate_grid(f, resolution=140, box=box), legend=False)
-    ax.scatter(starts[:, 0], starts[:, 1], s=30, c="white", edgecolors="black", zorder=5)
+    start_marks = ax.scatter(
+        starts[:, 0], starts[:, 1], s=30, c="white", edgecolors="black", zorder=5
+    )
     trails: dict[str, list[Line2D]] = {}
     heads: dict[str, Line2D] = {}
     for name, path in paths.items():
@@ -113,11 +115,10 @@ def render_frames(
         )
     ax.set_xlim(*box[0])
     ax.set_ylim(*box[1])
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+    legend = ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
     title = ax.set_title("", fontsize=10)
 
-    images = []
-    for number, q in enumerate(frames, start=1):
+    def show(number: int, q: int) -> None:
         for name, path in paths.items():
             for k, line in enumerate(trails[name]):
                 line.set_data(path[: q + 1, k, 0], path[: q + 1, k, 1])
@@ -127,7 +128,27 @@ def render_frames(
             f"(frame {number}/{len(frames)})\n{len(indices)} starts of '{start_set}', "
             "every optimizer from the same points"
         )
-        canvas.draw()
+
+    # Blitting: the contour map is drawn once; each frame restores it and draws only what
+    # moves (and what lies above it), in z-order. The first frame's title is in place for
+    # the one layout pass, which is then frozen.
+    moving = [line for lines in trails.values() for line in lines]
+    moving += [start_marks, legend, *heads.values(), title]
+    moving.sort(key=lambda artist: artist.get_zorder())
+    for artist in moving:
+        artist.set_animated(True)
+    show(1, int(frames[0]))
+    canvas.draw()
+    fig.set_layout_engine("none")
+    background = canvas.copy_from_bbox(fig.bbox)
+
+    images = []
+    for number, q in enumerate(frames, start=1):
+        if number > 1:
+            show(number, int(q))
+        canvas.restore_region(background)
+        for artist in moving:
+            ax.draw_artist(artist)
         images.append(
             Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
         )
