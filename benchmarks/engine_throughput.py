@@ -2,7 +2,8 @@
 
 (a) seed-style: one start, a Python loop of zero_grad / forward / backward / step with the
     optimizer class, for every (optimizer, function) pair;
-(b) adamlab's engine on the same pairs and steps, with 1 start and with many starts per pair.
+(b) adamlab's engine on the same pairs and steps, with 1 start and with many starts per pair,
+    as ``adamlab run`` drives it: one batch per optimizer holding every function's starts.
 
 A "row-step" is one start advanced by one step. The engine's rates are given for the stepping
 alone (its first call, which compiles, excluded) and end to end (compile included); the
@@ -20,7 +21,7 @@ import time
 
 import torch
 
-from adamlab.bench.engine import run_unit
+from adamlab.bench.engine import run_units
 from adamlab.bench.spec import default_spec_dict, spec_from_dict
 from adamlab.functions import SUITES, get
 from adamlab.optim import OPTIMIZERS
@@ -55,13 +56,16 @@ def engine(optimizers: list[dict], functions: list[str], starts: int, steps: int
     stepping = total = 0.0
     row_steps = 0
     for opt in spec.optimizers:
-        for fn in spec.functions:
-            unit = run_unit(spec, opt, fn)
-            total += unit.seconds
-            # the first call compiles; count it as one ordinary call's worth of stepping
-            per_call = (unit.seconds - unit.compile_seconds) / max(unit.steps_run - 1, 1)
-            stepping += unit.seconds - unit.compile_seconds + per_call
-            row_steps += len(unit.lr) * unit.steps_run
+        # as a run does it: one batch per optimizer, every function's starts as rows
+        units = run_units(spec, opt, spec.functions)
+        seconds = sum(unit.seconds for unit in units)
+        first = sum(unit.compile_seconds for unit in units)
+        steps = units[0].steps_run
+        total += seconds
+        # the first call compiles; count it as one ordinary call's worth of stepping
+        per_call = (seconds - first) / max(steps - 1, 1)
+        stepping += seconds - first + per_call
+        row_steps += sum(len(unit.lr) * unit.steps_run for unit in units)
     return stepping, total, row_steps
 
 

@@ -3,6 +3,7 @@ recorded per row; the spec rejects bad input with one clear message; records rou
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from adamlab.bench import records
-from adamlab.bench.engine import log_spaced_steps, run_unit
+from adamlab.bench.engine import batches, log_spaced_steps, run_unit, run_units
 from adamlab.bench.spec import default_spec, default_spec_dict, spec_from_dict
 from adamlab.bench.starts import starting_points
 from adamlab.functions import get
@@ -226,3 +227,63 @@ def test_cosine_schedule_matches_the_class_under_a_scheduler():
 def test_unknown_schedule_is_refused():
     with pytest.raises(ValueError, match="did you mean cosine"):
         _spec(optimizers=[{"name": "adam", "schedule": "cosin"}])
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_batch_of_functions_equals_each_unit_run_alone(compiled):
+    """run_units steps several functions' units as one batch; every unit's records equal a
+    run of that unit alone, with units stopping early at different steps and rows diverging."""
+    spec = spec_from_dict(
+        {
+            "optimizers": [{"name": "sgd", "lr": 1e-2}, {"name": "adam", "lrs": [0.3, 1e-2]}],
+            "functions": ["rosenbrock", "booth", "three_hump_camel", "easom"],
+            "starts": [{"name": "domain", "n": 8}, {"name": "seed", "n": 4}],
+            "steps": 1000,
+            "compile": compiled,
+        }
+    )
+    stopped, diverged = set(), 0
+    for optimizer in spec.optimizers:
+        batch = run_units(spec, optimizer, spec.functions)
+        assert [unit.function for unit in batch] == list(spec.functions)
+        for unit in batch:
+            alone = run_unit(spec, optimizer, unit.function)
+            for field in dataclasses.fields(unit):
+                if field.name in ("seconds", "compile_seconds"):
+                    continue
+                ours, theirs = getattr(unit, field.name), getattr(alone, field.name)
+                if isinstance(ours, np.ndarray):
+                    assert ours.dtype == theirs.dtype, field.name
+                    np.testing.assert_array_equal(ours, theirs, err_msg=field.name)
+                else:
+                    assert ours == theirs, field.name
+            if unit.steps_run < spec.steps:
+                stopped.add(unit.steps_run)
+            diverged += int(unit.diverged.sum())
+    # the case covers units frozen at different steps while the rest of the batch goes on
+    assert len(stopped) >= 2 and diverged > 0
+
+
+def test_batches_group_each_registry_optimizer_and_leave_classes_alone():
+    spec = spec_from_dict(
+        {
+            "optimizers": [{"name": "adam"}, {"name": "torch.optim:SGD", "lr": 1e-3}],
+            "functions": ["booth", "ackley", "easom"],
+            "dims": {"ackley": 3},
+            "steps": 10,
+        }
+    )
+    units = [(o, f) for o in spec.optimizers for f in spec.functions]
+    grouped = [(o.label, functions) for o, functions in batches(spec, units)]
+    adam, sgd = (o.label for o in spec.optimizers)
+    assert grouped == [
+        (adam, ["booth", "easom"]),
+        (adam, ["ackley"]),
+        (sgd, ["booth"]),
+        (sgd, ["ackley"]),
+        (sgd, ["easom"]),
+    ]
+    with pytest.raises(ValueError, match="one function per batch"):
+        run_units(spec, spec.optimizers[1], ["booth", "easom"])
+    with pytest.raises(ValueError, match="share a dimension"):
+        run_units(spec, spec.optimizers[0], ["booth", "ackley"])

@@ -138,3 +138,24 @@ def test_a_different_spec_is_refused_and_changes_nothing(
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "holds records of a different experiment" in err and "choose another --out" in err
     assert _snapshot(out) == before
+
+
+def test_a_temporary_file_left_by_a_killed_write_is_removed(tmp_path: Path) -> None:
+    """A kill during a unit's atomic write leaves ``.<unit>.npz.<random>.tmp``; the next run
+    in that folder removes it (the unit itself was never recorded and runs again)."""
+    config = tmp_path / "spec.toml"
+    config.write_text(SPEC.replace("steps = 1000", "steps = 5"))
+    out = tmp_path / "out"
+    threads = torch.get_num_threads()
+    try:
+        assert main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS]) == 0
+        unit = next((out / records.UNITS_DIR).glob("*.npz"))
+        stale = unit.with_name(f".{unit.name}.k1ll3d.tmp")
+        stale.write_bytes(unit.read_bytes()[:100])
+        unit.unlink()
+        assert main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert not stale.exists()
+    assert unit.exists()
+    assert records.read_manifest(out)["status"] == "complete"

@@ -134,7 +134,7 @@ def _make_chunk(
         t0: Tensor,
         targets: Tensor,
         trace_index: Tensor,
-    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor]:
         bests = []
         traces = []
         for i in range(k):
@@ -158,7 +158,8 @@ def _make_chunk(
             misses,
             diverged,
             t0 + k,
-            torch.stack(bests),
+            # one step per chunk: the caller reads ``best`` itself, saving a copy per step
+            torch.stack(bests) if k > 1 else None,
             torch.stack(traces),
         )
 
@@ -170,9 +171,12 @@ def _non_finite_rows(f: Tensor, theta: Tensor) -> Tensor:
 
     x * 0 is 0 for finite x and NaN otherwise, so one NaN test of f * 0 + sum(theta * 0)
     covers the row; the compiled kernel evaluates it in the same vector lanes as the step,
-    where ``isfinite(theta).all(-1)`` compiles to a slower per-row reduction.
+    where ``isfinite(theta).all(-1)`` compiles to a slower per-row reduction. The test is
+    ``probe != probe`` (NaN is the one value unequal to itself): it vectorises, where the
+    compiled ``isnan`` of float64 falls back to a scalar loop.
     """
-    return torch.isnan(f * 0 + (theta * 0).sum(dim=-1))
+    probe = f * 0 + (theta * 0).sum(dim=-1)
+    return probe != probe
 
 
 def _scalars_hoisted(elements: int) -> AbstractContextManager[None]:
@@ -223,7 +227,9 @@ def _blocks(spec: ExperimentSpec, function_names: Sequence[str], n_lrs: int) -> 
         function = get(name, spec.dim_of(name))
         start_sets = [starting_points(spec.seed, function, start) for start in spec.starts]
         starts = torch.cat(start_sets)
-        labels = [np.full(len(points), s.key) for points, s in zip(start_sets, spec.starts)]
+        labels = [
+            np.full(len(points), s.key) for points, s in zip(start_sets, spec.starts, strict=True)
+        ]
         n_starts = len(starts)
         blocks.append(
             _Block(
@@ -284,7 +290,7 @@ def batches(
         if not can_share_batch(optimizer):
             order.append((optimizer, [function]))
             continue
-        key = (optimizer.label, spec.dim_of(function))
+        key = (optimizer.label, get(function, spec.dim_of(function)).dim)
         if key not in grouped:
             grouped[key] = (optimizer, [])
             order.append(grouped[key])
@@ -376,6 +382,8 @@ def run_units(
             theta, state, best, misses, diverged, step, bests, traces = chunk_fn(
                 theta, state, best, misses, diverged, active, step, targets, trace_index
             )
+        if bests is None:
+            bests = best.unsqueeze(0)
         if t0 == 0:
             compile_seconds = time.perf_counter() - tick
         # bests[i]: best-so-far after observing theta_{t0+i};  traces[i]: theta_{t0+i+1}

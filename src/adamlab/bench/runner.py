@@ -45,6 +45,10 @@ def prepare_output(out: Path, spec: ExperimentSpec, shard: Shard | None = None) 
         records.refuse_other_experiment(
             out, existing, spec.fingerprint(), "choose another --out or delete it"
         )
+        # a run killed while writing a unit leaves that write's temporary file behind; the
+        # unit itself is not recorded and runs again
+        for stale in (out / records.UNITS_DIR).glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
         held = existing.get("shard")
         held_pair = (held["index"], held["count"]) if held else None
         if held_pair != ((shard.index, shard.count) if shard else None):

@@ -156,8 +156,14 @@ def adam_update(
     # This is Algorithm 1 exactly (eps stays outside the corrected root), not the paper's
     # "efficient" eps_hat variant, and it is torch.optim's order of operations.
     if bias_correction:
-        # scalars per tensor, not per element (see _scalars.once); lr may be one per batch row
-        step_size = lr / _scalars.once(_scalars.bias_correction(beta1, t))
+        # scalars per tensor, not per element (see _scalars.once)
+        bias_correction1 = _scalars.bias_correction(beta1, t)
+        step_size: Scalar
+        if isinstance(lr, Tensor) and lr.dim() > 0:
+            # one lr per batch row: only the correction is a scalar
+            step_size = lr / _scalars.once(bias_correction1)
+        else:
+            step_size = _scalars.once(lr / bias_correction1)
         bias_correction2_sqrt = _scalars.once(_scalars.bias_correction(beta2, t) ** 0.5)
         # sqrt(v_hat) + eps
         denom = v_used.sqrt() / bias_correction2_sqrt + eps

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -132,7 +133,7 @@ def render_frames(
     # Blitting: the contour map is drawn once; each frame restores it and draws only what
     # moves (and what lies above it), in z-order. The first frame's title is in place for
     # the one layout pass, which is then frozen.
-    moving = [line for lines in trails.values() for line in lines]
+    moving: list[Artist] = [line for lines in trails.values() for line in lines]
     moving += [start_marks, legend, *heads.values(), title]
     moving.sort(key=lambda artist: artist.get_zorder())
     for artist in moving:
