@@ -84,19 +84,43 @@ def test_every_optimizer_gets_the_same_starts():
     assert get("booth").in_domain(torch.from_numpy(a.start)).all()
 
 
-def test_divergent_rows_are_marked_and_the_others_continue():
-    # SGD at lr 0.1 on Rosenbrock: starts far out blow up, starts near (1, 1) converge
+def _first_non_finite_step(start: list[float], lr: float, steps: int):
+    """The oracle for divergence: SGD through its class from one start; returns the step
+    t + 1 at which f(theta_t) or theta_{t+1} is first non-finite, and theta_t."""
+    fn = get("rosenbrock")
+    x = torch.nn.Parameter(torch.tensor(start, dtype=torch.float64))
+    opt = OPTIMIZERS["sgd"].make([x], lr=lr)
+    for t in range(steps):
+        before = x.detach().clone()
+        opt.zero_grad()
+        value = fn(x)
+        value.backward()
+        opt.step()
+        if not (torch.isfinite(value) and torch.isfinite(x).all()):
+            return t + 1, before.numpy()
+    raise AssertionError("the oracle start did not diverge")
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_divergent_rows_are_marked_and_the_others_continue(compiled):
+    # SGD at lr 1e-3 on Rosenbrock: starts far out blow up, starts near (1, 1) converge; from
+    # the second start f(theta_5) overflows to inf while theta_5 is still finite
+    far = [[8.0, -4.0], [4.2060977, -1.35567274]]
     spec = _spec(
         optimizers=[{"name": "sgd", "lr": 1e-3}],
         functions=["rosenbrock"],
-        starts=[{"name": "points", "points": [[1.01, 1.02], [8.0, -4.0], [0.9, 0.8]]}],
+        starts=[{"name": "points", "points": [[1.01, 1.02], *far, [0.9, 0.8]]}],
         steps=2000,
+        compile=compiled,
     )
     unit = run_unit(spec, spec.optimizers[0], "rosenbrock")
-    assert unit.diverged_step[1] > 0
-    assert np.isfinite(unit.final[1]).all()  # frozen at the last finite iterate
-    assert unit.diverged_step[0] == -1 and unit.diverged_step[2] == -1
-    assert unit.final_gap[0] < 1e-3 and unit.final_gap[2] < 1e-1
+    for row, start in enumerate(far, start=1):
+        step, last_finite = _first_non_finite_step(start, 1e-3, 2000)
+        assert unit.diverged_step[row] == step
+        # frozen at the last finite iterate
+        np.testing.assert_allclose(unit.final[row], last_finite, rtol=1e-12)
+    assert unit.diverged_step[0] == -1 and unit.diverged_step[3] == -1
+    assert unit.final_gap[0] < 1e-3 and unit.final_gap[3] < 1e-1
 
 
 def test_lr_rows_match_separate_runs():

@@ -166,17 +166,27 @@ def _make_chunk(
     return chunk
 
 
-def _non_finite_rows(f: Tensor, theta: Tensor) -> Tensor:
-    """``[B]`` bool: f or any coordinate of theta is NaN or infinite.
+def _non_finite_rows(gap: Tensor, theta: Tensor) -> Tensor:
+    """``[B]`` bool: f - f* or any coordinate of theta is NaN or infinite.
 
-    x * 0 is 0 for finite x and NaN otherwise, so one NaN test of f * 0 + sum(theta * 0)
-    covers the row; the compiled kernel evaluates it in the same vector lanes as the step,
-    where ``isfinite(theta).all(-1)`` compiles to a slower per-row reduction. The test is
-    ``probe != probe`` (NaN is the one value unequal to itself): it vectorises, where the
-    compiled ``isnan`` of float64 falls back to a scalar loop.
+    For a few coordinates the test is written per coordinate: the compiled step then checks
+    each row in the same vectorised loop as the other per-row book-keeping, where
+    ``isfinite(theta).all(-1)`` compiles to a separate reduction over d (measured: Adam on
+    Rosenbrock at 10,000 rows, 520 us per step against 425 us). ``isfinite`` itself is
+    needed: an arithmetic probe such as ``f * 0`` may be folded to zero by the compiler, and an
+    infinite f(theta_t) at a finite theta_t would then go unnoticed for a step.
     """
-    probe = f * 0 + (theta * 0).sum(dim=-1)
-    return probe != probe
+    finite = torch.isfinite(gap)
+    if theta.shape[-1] <= _UNROLLED_COORDINATES:
+        for i in range(theta.shape[-1]):
+            finite = finite & torch.isfinite(theta[..., i])
+    else:
+        finite = finite & torch.isfinite(theta).all(dim=-1)
+    return ~finite
+
+
+#: Up to this many coordinates the finiteness test is unrolled (see _non_finite_rows).
+_UNROLLED_COORDINATES = 8
 
 
 def _scalars_hoisted(elements: int) -> AbstractContextManager[None]:
