@@ -78,10 +78,10 @@ def per_coordinate_seconds_per_step(
         stepped = [
             adam_update(c, g, s, lr=lr) for c, g, s in zip(coords, grads, states, strict=True)
         ]
-        probe = f * 0
+        finite = torch.isfinite(f)
         for new, _ in stepped:
-            probe = probe + new * 0
-        bad = probe != probe
+            finite = finite & torch.isfinite(new)
+        bad = ~finite
         diverged = torch.where(moving & bad, t + 1, diverged)
         keep = moving & ~bad
         coords = [torch.where(keep, new, c) for (new, _), c in zip(stepped, coords, strict=True)]
