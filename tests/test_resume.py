@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -119,43 +119,48 @@ def test_killed_run_resumes_to_the_uninterrupted_records(
     assert_same_records(same_records, reference, out)
 
 
-@pytest.mark.parametrize("flag", [["--steps", "1499"], ["--seed", "4"]])
-def test_a_different_spec_is_refused_and_changes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
-) -> None:
+@pytest.fixture
+def five_step_config(tmp_path: Path) -> Iterator[Path]:
+    """SPEC at 5 steps as a file; torch's thread count, which ``adamlab run`` sets, is restored
+    afterwards."""
     config = tmp_path / "spec.toml"
     config.write_text(SPEC.replace("steps = 1000", "steps = 5"))
-    out = tmp_path / "out"
     threads = torch.get_num_threads()
-    try:
-        assert main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS]) == 0
-        before = _snapshot(out)
-        capsys.readouterr()
-        assert main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS, *flag]) == 2
-    finally:
-        torch.set_num_threads(threads)
+    yield config
+    torch.set_num_threads(threads)
+
+
+def _run(config: Path, out: Path, *extra: str) -> int:
+    return main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS, *extra])
+
+
+@pytest.mark.parametrize("flag", [["--steps", "1499"], ["--seed", "4"]])
+def test_a_different_spec_is_refused_and_changes_nothing(
+    tmp_path: Path, five_step_config: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    out = tmp_path / "out"
+    assert _run(five_step_config, out) == 0
+    before = _snapshot(out)
+    capsys.readouterr()
+    assert _run(five_step_config, out, *flag) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "holds records of a different experiment" in err and "choose another --out" in err
     assert _snapshot(out) == before
 
 
-def test_a_temporary_file_left_by_a_killed_write_is_removed(tmp_path: Path) -> None:
+def test_a_temporary_file_left_by_a_killed_write_is_removed(
+    tmp_path: Path, five_step_config: Path
+) -> None:
     """A kill during a unit's atomic write leaves ``.<unit>.npz.<random>.tmp``; the next run
     in that folder removes it (the unit itself was never recorded and runs again)."""
-    config = tmp_path / "spec.toml"
-    config.write_text(SPEC.replace("steps = 1000", "steps = 5"))
     out = tmp_path / "out"
-    threads = torch.get_num_threads()
-    try:
-        assert main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS]) == 0
-        unit = next((out / records.UNITS_DIR).glob("*.npz"))
-        stale = unit.with_name(f".{unit.name}.k1ll3d.tmp")
-        stale.write_bytes(unit.read_bytes()[:100])
-        unit.unlink()
-        assert main(["run", "--config", str(config), "--out", str(out), *RUN_FLAGS]) == 0
-    finally:
-        torch.set_num_threads(threads)
+    assert _run(five_step_config, out) == 0
+    unit = next((out / records.UNITS_DIR).glob("*.npz"))
+    stale = unit.with_name(f".{unit.name}.k1ll3d.tmp")
+    stale.write_bytes(unit.read_bytes()[:100])
+    unit.unlink()
+    assert _run(five_step_config, out) == 0
     assert not stale.exists()
     assert unit.exists()
     assert records.read_manifest(out)["status"] == "complete"
