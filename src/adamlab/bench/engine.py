@@ -1,17 +1,20 @@
-"""The engine: many starts of one (optimizer, function) pair advance together as one tensor.
+"""The engine: many starts of an optimizer advance together as one tensor.
 
-For one *unit* (optimizer x function x start set) the rows of a ``[B, d]`` tensor are the
-starts (times the learning rates, when several are swept). Each iteration does, for all rows
-at once:
+A *unit* is one (optimizer, function) pair with all its start sets. The units of one
+optimizer run together as one *batch* (one per function dimension, :func:`batches`): the rows
+of a ``[B, d]`` tensor are every function's starts (times the learning rates, when several
+are swept), each function owning a block of rows. Each iteration does, for all rows at once:
 
-1. evaluate f and its gradient at theta_t (analytic gradient where the function has one);
+1. evaluate f and its gradient at theta_t, each block with its own function (analytic
+   gradient where the function has one);
 2. book-keep: best-so-far gap f - f*, the first evaluation at which each target is reached,
    divergence (a non-finite value or iterate freezes that row and records the step);
 3. take one optimizer step with the same update rule the optimizer class uses.
 
-Iterations run in chunks of K (default 1) unrolled into one ``torch.compile``d function, so
-Python and dispatch overhead is paid once per K steps. The unit stops early once every row
-has reached the final target or diverged.
+Iterations run in chunks of K (default 1) in one ``torch.compile``d function, so Python and
+dispatch overhead is paid once per call for every unit of the batch. A unit stops early once
+every one of its rows has reached the final target or diverged; its rows then freeze, so its
+records are those of a run of that unit alone.
 
 Counting convention (COCO's): evaluation 1 is f(theta_0); the value of theta_t is known at
 evaluation t + 1. A run of T steps makes T + 1 evaluations (the last one only to score
