@@ -106,10 +106,9 @@ class _Tracker:
 
     @staticmethod
     def observe(
-        f: Tensor, best: Tensor, misses: Tensor, f_star: float, targets: Tensor
+        gap: Tensor, best: Tensor, misses: Tensor, targets: Tensor
     ) -> tuple[Tensor, Tensor]:
-        """Fold f(theta_t) into best-so-far and the miss counts."""
-        gap = f - f_star
+        """Fold the gap f(theta_t) - f* into best-so-far and the miss counts."""
         # a NaN gap compares false: a row that went non-finite keeps its best finite value
         best = torch.where(gap < best, gap, best)
         misses = misses + (best > targets.unsqueeze(-1)).to(misses.dtype)
@@ -143,7 +142,7 @@ def _make_chunk(
         for i in range(k):
             t = t0 + i
             gap, g = gap_and_grad(theta)
-            best, misses = _Tracker.observe(gap, best, misses, 0.0, targets)
+            best, misses = _Tracker.observe(gap, best, misses, targets)
             # rows of a unit that has stopped early are frozen (see run_units)
             moving = (diverged < 0) & active
             new_theta, state = driver.step(theta, g, state, t)
@@ -423,7 +422,7 @@ def run_units(
 
     # score the last iterate theta_T: evaluation T + 1
     gap_last = _batch_gap_and_grad(blocks)(theta)[0]
-    best, misses = _Tracker.observe(gap_last, best, misses, 0.0, targets)
+    best, misses = _Tracker.observe(gap_last, best, misses, targets)
     if curve_pos < len(curve_steps):
         curve[curve_pos:] = best.double().numpy()
     if trace_pos < len(trace_steps):
