@@ -298,8 +298,10 @@ def batches(
     unit."""
     grouped: dict[tuple[str, int], tuple[OptimizerSpec, list[str]]] = {}
     order: list[tuple[OptimizerSpec, list[str]]] = []
+    # can_share_batch builds the optimizer once to find its class: once per optimizer
+    shares = {optimizer.label: can_share_batch(optimizer) for optimizer, _ in units}
     for optimizer, function in units:
-        if not can_share_batch(optimizer):
+        if not shares[optimizer.label]:
             order.append((optimizer, [function]))
             continue
         key = (optimizer.label, get(function, spec.dim_of(function)).dim)
