@@ -6,13 +6,20 @@ against SciPy's global-optimization benchmarks. Global and local minima were rec
 Newton's method at 40-digit precision (Hessian checked positive definite) and are stored to
 float64 precision.
 
-In every value and gradient function ``x`` has shape ``(..., 2)``; ``x1 = x[..., 0]`` and
-``x2 = x[..., 1]`` have shape ``(...)``.
+Each formula is written once, as a coordinate core: the value ``_foo(x1, x2) -> f`` and the
+gradient ``_foo_grad(x1, x2) -> (df/dx1, df/dx2)``, where ``x1`` and ``x2`` are tensors of the
+same shape ``(...)``. :func:`_planar` derives the three callables of a
+:class:`~adamlab.functions.base.TestFunction` from the two cores: ``value_fn`` and ``grad_fn``
+on points ``x`` of shape ``(..., 2)`` (``x1 = x[..., 0]``, ``x2 = x[..., 1]``; the gradient is
+stacked to ``(..., 2)``) and ``columns_fn`` on the two coordinates given separately.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 import torch
 from torch import Tensor
@@ -34,6 +41,47 @@ def _stack(g1: Tensor, g2: Tensor) -> Tensor:
     (rows innermost), so the compiled step reads the gradient without transposing it.
     """
     return torch.stack((g1, g2), dim=0).movedim(0, -1)
+
+
+#: A value core ``(x1, x2) -> f`` and a gradient core ``(x1, x2) -> (df/dx1, df/dx2)``.
+_ValueCore = Callable[[Tensor, Tensor], Tensor]
+_GradCore = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+
+
+def _on_points(value: _ValueCore, x: Tensor) -> Tensor:
+    """f at points ``x`` of shape ``(..., 2)``: the value core on the two coordinates."""
+    return value(*_split(x))
+
+
+def _grad_on_points(grad: _GradCore, x: Tensor) -> Tensor:
+    """The gradient ``(..., 2)`` at points ``x`` of shape ``(..., 2)`` from the gradient core."""
+    return _stack(*grad(*_split(x)))
+
+
+def _on_columns(
+    value: _ValueCore, grad: _GradCore, columns: Sequence[Tensor]
+) -> tuple[Tensor, list[Tensor]]:
+    """``(f, [df/dx1, df/dx2])`` for the coordinates given as two tensors ``(x1, x2)``."""
+    x1, x2 = columns
+    return value(x1, x2), list(grad(x1, x2))
+
+
+class _PlanarFns(TypedDict):
+    value_fn: Callable[[Tensor], Tensor]
+    grad_fn: Callable[[Tensor], Tensor]
+    columns_fn: Callable[[Sequence[Tensor]], tuple[Tensor, list[Tensor]]]
+
+
+def _planar(value: _ValueCore, grad: _GradCore) -> _PlanarFns:
+    """``value_fn``, ``grad_fn`` and ``columns_fn`` of a 2-D function from its two cores.
+
+    Partials of module-level functions (no lambdas), so the functions still pickle.
+    """
+    return _PlanarFns(
+        value_fn=functools.partial(_on_points, value),
+        grad_fn=functools.partial(_grad_on_points, grad),
+        columns_fn=functools.partial(_on_columns, value, grad),
+    )
 
 
 def _box(x1: tuple[float, float], x2: tuple[float, float]) -> tuple[Tensor, Tensor]:
@@ -59,14 +107,12 @@ def _abs_sqrt(u: Tensor) -> Tensor:
 # -- Bukin N.6 ------------------------------------------------------------------------------
 
 
-def _bukin_n6(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _bukin_n6(x1: Tensor, x2: Tensor) -> Tensor:
     # f = 100 sqrt(|x2 - 0.01 x1^2|) + 0.01 |x1 + 10|
     return 100.0 * _abs_sqrt(x2 - 0.01 * x1**2) + 0.01 * (x1 + 10.0).abs()
 
 
-def _bukin_n6_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _bukin_n6_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     u = x2 - 0.01 * x1**2
     root = _abs_sqrt(u)
     # df/du = 50 sign(u) / sqrt(|u|), read as 0 on u = 0 (sign(0) = 0)
@@ -74,7 +120,7 @@ def _bukin_n6_grad(x: Tensor) -> Tensor:
     df_du = 50.0 * torch.sign(u) / safe_root
     # du/dx1 = -0.02 x1, du/dx2 = 1
     g1 = df_du * (-0.02 * x1) + 0.01 * torch.sign(x1 + 10.0)
-    return _stack(g1, df_du)
+    return g1, df_du
 
 
 def bukin_n6() -> TestFunction:
@@ -103,8 +149,7 @@ def bukin_n6() -> TestFunction:
         f_star=0.0,
         category="many local minima",
         reference=sfu_reference("bukin6"),
-        value_fn=_bukin_n6,
-        grad_fn=_bukin_n6_grad,
+        **_planar(_bukin_n6, _bukin_n6_grad),
         nondifferentiable="on the parabola x2 = 0.01 x1^2 and the line x1 = -10 "
         "(gradient convention sign(0) = 0)",
         notes="A ridge of local minima along x2 = 0.01 x1^2.",
@@ -119,44 +164,38 @@ _BOHACHEVSKY_REF = (
 )
 
 
-def _bohachevsky1(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _bohachevsky1(x1: Tensor, x2: Tensor) -> Tensor:
     # f = x1^2 + 2 x2^2 - 0.3 cos(3 pi x1) - 0.4 cos(4 pi x2) + 0.7
     return x1**2 + 2.0 * x2**2 - 0.3 * torch.cos(3 * PI * x1) - 0.4 * torch.cos(4 * PI * x2) + 0.7
 
 
-def _bohachevsky1_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _bohachevsky1_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     g1 = 2.0 * x1 + 0.9 * PI * torch.sin(3 * PI * x1)
     g2 = 4.0 * x2 + 1.6 * PI * torch.sin(4 * PI * x2)
-    return _stack(g1, g2)
+    return g1, g2
 
 
-def _bohachevsky2(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _bohachevsky2(x1: Tensor, x2: Tensor) -> Tensor:
     # f = x1^2 + 2 x2^2 - 0.3 cos(3 pi x1) cos(4 pi x2) + 0.3
     return x1**2 + 2.0 * x2**2 - 0.3 * torch.cos(3 * PI * x1) * torch.cos(4 * PI * x2) + 0.3
 
 
-def _bohachevsky2_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _bohachevsky2_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     c1, s1 = torch.cos(3 * PI * x1), torch.sin(3 * PI * x1)
     c2, s2 = torch.cos(4 * PI * x2), torch.sin(4 * PI * x2)
     g1 = 2.0 * x1 + 0.9 * PI * s1 * c2
     g2 = 4.0 * x2 + 1.2 * PI * c1 * s2
-    return _stack(g1, g2)
+    return g1, g2
 
 
-def _bohachevsky3(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _bohachevsky3(x1: Tensor, x2: Tensor) -> Tensor:
     # f = x1^2 + 2 x2^2 - 0.3 cos(3 pi x1 + 4 pi x2) + 0.3
     return x1**2 + 2.0 * x2**2 - 0.3 * torch.cos(3 * PI * x1 + 4 * PI * x2) + 0.3
 
 
-def _bohachevsky3_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _bohachevsky3_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     s = torch.sin(3 * PI * x1 + 4 * PI * x2)
-    return _stack(2.0 * x1 + 0.9 * PI * s, 4.0 * x2 + 1.2 * PI * s)
+    return 2.0 * x1 + 0.9 * PI * s, 4.0 * x2 + 1.2 * PI * s
 
 
 def bohachevsky1() -> TestFunction:
@@ -182,8 +221,7 @@ def bohachevsky1() -> TestFunction:
         f_star=0.0,
         category="bowl-shaped",
         reference=f"{_BOHACHEVSKY_REF}; {sfu_reference('boha')}",
-        value_fn=_bohachevsky1,
-        grad_fn=_bohachevsky1_grad,
+        **_planar(_bohachevsky1, _bohachevsky1_grad),
         plot_box=((-2.0, 2.0), (-2.0, 2.0)),
     )
 
@@ -209,8 +247,7 @@ def bohachevsky2() -> TestFunction:
         f_star=0.0,
         category="bowl-shaped",
         reference=f"{_BOHACHEVSKY_REF}; {sfu_reference('boha')}",
-        value_fn=_bohachevsky2,
-        grad_fn=_bohachevsky2_grad,
+        **_planar(_bohachevsky2, _bohachevsky2_grad),
         plot_box=((-2.0, 2.0), (-2.0, 2.0)),
     )
 
@@ -236,8 +273,7 @@ def bohachevsky3() -> TestFunction:
         f_star=0.0,
         category="bowl-shaped",
         reference=f"{_BOHACHEVSKY_REF}; {sfu_reference('boha')}",
-        value_fn=_bohachevsky3,
-        grad_fn=_bohachevsky3_grad,
+        **_planar(_bohachevsky3, _bohachevsky3_grad),
         plot_box=((-2.0, 2.0), (-2.0, 2.0)),
     )
 
@@ -245,17 +281,15 @@ def bohachevsky3() -> TestFunction:
 # -- Booth ----------------------------------------------------------------------------------
 
 
-def _booth(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _booth(x1: Tensor, x2: Tensor) -> Tensor:
     # f = (x1 + 2 x2 - 7)^2 + (2 x1 + x2 - 5)^2
     return (x1 + 2.0 * x2 - 7.0) ** 2 + (2.0 * x1 + x2 - 5.0) ** 2
 
 
-def _booth_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _booth_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     a = x1 + 2.0 * x2 - 7.0
     b = 2.0 * x1 + x2 - 5.0
-    return _stack(2.0 * a + 4.0 * b, 4.0 * a + 2.0 * b)
+    return 2.0 * a + 4.0 * b, 4.0 * a + 2.0 * b
 
 
 def booth() -> TestFunction:
@@ -286,25 +320,22 @@ def booth() -> TestFunction:
         f_star=0.0,
         category="plate-shaped",
         reference=sfu_reference("booth"),
-        value_fn=_booth,
-        grad_fn=_booth_grad,
+        **_planar(_booth, _booth_grad),
     )
 
 
 # -- Camels ---------------------------------------------------------------------------------
 
 
-def _three_hump_camel(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _three_hump_camel(x1: Tensor, x2: Tensor) -> Tensor:
     # f = 2 x1^2 - 1.05 x1^4 + x1^6 / 6 + x1 x2 + x2^2
     return 2.0 * x1**2 - 1.05 * x1**4 + x1**6 / 6.0 + x1 * x2 + x2**2
 
 
-def _three_hump_camel_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _three_hump_camel_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     g1 = 4.0 * x1 - 4.2 * x1**3 + x1**5 + x2
     g2 = x1 + 2.0 * x2
-    return _stack(g1, g2)
+    return g1, g2
 
 
 _THREE_HUMP_LOCAL = (1.7475523458302889, -0.87377617291514445)
@@ -336,24 +367,21 @@ def three_hump_camel() -> TestFunction:
         f_star=0.0,
         category="valley-shaped",
         reference=sfu_reference("camel3"),
-        value_fn=_three_hump_camel,
-        grad_fn=_three_hump_camel_grad,
+        **_planar(_three_hump_camel, _three_hump_camel_grad),
         local_minima=(((a, b), _THREE_HUMP_LOCAL_F), ((-a, -b), _THREE_HUMP_LOCAL_F)),
         plot_box=((-2.5, 2.5), (-2.5, 2.5)),
     )
 
 
-def _six_hump_camel(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _six_hump_camel(x1: Tensor, x2: Tensor) -> Tensor:
     # f = (4 - 2.1 x1^2 + x1^4 / 3) x1^2 + x1 x2 + (-4 + 4 x2^2) x2^2
     return (4.0 - 2.1 * x1**2 + x1**4 / 3.0) * x1**2 + x1 * x2 + (-4.0 + 4.0 * x2**2) * x2**2
 
 
-def _six_hump_camel_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _six_hump_camel_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     g1 = 8.0 * x1 - 8.4 * x1**3 + 2.0 * x1**5 + x2
     g2 = x1 - 8.0 * x2 + 16.0 * x2**3
-    return _stack(g1, g2)
+    return g1, g2
 
 
 _SIX_HUMP_MIN = (0.089842013100318062, -0.71265640302073963)
@@ -391,8 +419,7 @@ def six_hump_camel() -> TestFunction:
         f_star=_SIX_HUMP_F_STAR,
         category="valley-shaped",
         reference=f"Dixon and Szego (1978); {sfu_reference('camel6')}",
-        value_fn=_six_hump_camel,
-        grad_fn=_six_hump_camel_grad,
+        **_planar(_six_hump_camel, _six_hump_camel_grad),
         local_minima=tuple(local),
         plot_box=((-2.0, 2.0), (-1.2, 1.2)),
     )
@@ -401,22 +428,20 @@ def six_hump_camel() -> TestFunction:
 # -- Easom ----------------------------------------------------------------------------------
 
 
-def _easom(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _easom(x1: Tensor, x2: Tensor) -> Tensor:
     # f = -cos(x1) cos(x2) exp(-(x1 - pi)^2 - (x2 - pi)^2)
     envelope = torch.exp(-((x1 - PI) ** 2) - (x2 - PI) ** 2)
     return -torch.cos(x1) * torch.cos(x2) * envelope
 
 
-def _easom_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _easom_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     c1, s1 = torch.cos(x1), torch.sin(x1)
     c2, s2 = torch.cos(x2), torch.sin(x2)
     envelope = torch.exp(-((x1 - PI) ** 2) - (x2 - PI) ** 2)
     # df/dx1 = cos(x2) E [sin(x1) + 2 (x1 - pi) cos(x1)], and symmetrically for x2
     g1 = c2 * envelope * (s1 + 2.0 * (x1 - PI) * c1)
     g2 = c1 * envelope * (s2 + 2.0 * (x2 - PI) * c2)
-    return _stack(g1, g2)
+    return g1, g2
 
 
 _EASOM_LOCAL = 1.3049954504376675
@@ -449,8 +474,7 @@ def easom() -> TestFunction:
         f_star=-1.0,
         category="steep ridges/drops",
         reference=f"Easom (1990); {sfu_reference('easom')}",
-        value_fn=_easom,
-        grad_fn=_easom_grad,
+        **_planar(_easom, _easom_grad),
         local_minima=(((_EASOM_LOCAL, _EASOM_LOCAL), _EASOM_LOCAL_F),),
         plot_box=((PI - 3.5, PI + 3.5), (PI - 3.5, PI + 3.5)),
         notes="Flat (gradient exactly 0 in float64) on ~94% of the domain.",
@@ -460,8 +484,7 @@ def easom() -> TestFunction:
 # -- Beale ----------------------------------------------------------------------------------
 
 
-def _beale(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _beale(x1: Tensor, x2: Tensor) -> Tensor:
     # f = (1.5 - x1 + x1 x2)^2 + (2.25 - x1 + x1 x2^2)^2 + (2.625 - x1 + x1 x2^3)^2
     t1 = 1.5 - x1 + x1 * x2
     t2 = 2.25 - x1 + x1 * x2**2
@@ -469,14 +492,13 @@ def _beale(x: Tensor) -> Tensor:
     return t1**2 + t2**2 + t3**2
 
 
-def _beale_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _beale_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     t1 = 1.5 - x1 + x1 * x2
     t2 = 2.25 - x1 + x1 * x2**2
     t3 = 2.625 - x1 + x1 * x2**3
     g1 = 2.0 * (t1 * (x2 - 1.0) + t2 * (x2**2 - 1.0) + t3 * (x2**3 - 1.0))
     g2 = 2.0 * x1 * (t1 + 2.0 * t2 * x2 + 3.0 * t3 * x2**2)
-    return _stack(g1, g2)
+    return g1, g2
 
 
 def beale() -> TestFunction:
@@ -505,25 +527,22 @@ def beale() -> TestFunction:
         f_star=0.0,
         category="other",
         reference=f"Beale (1958); {sfu_reference('beale')}",
-        value_fn=_beale,
-        grad_fn=_beale_grad,
+        **_planar(_beale, _beale_grad),
     )
 
 
 # -- Himmelblau -----------------------------------------------------------------------------
 
 
-def _himmelblau(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _himmelblau(x1: Tensor, x2: Tensor) -> Tensor:
     # f = (x1^2 + x2 - 11)^2 + (x1 + x2^2 - 7)^2
     return (x1**2 + x2 - 11.0) ** 2 + (x1 + x2**2 - 7.0) ** 2
 
 
-def _himmelblau_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _himmelblau_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     a = x1**2 + x2 - 11.0
     b = x1 + x2**2 - 7.0
-    return _stack(4.0 * x1 * a + 2.0 * b, 2.0 * a + 4.0 * x2 * b)
+    return 4.0 * x1 * a + 2.0 * b, 2.0 * a + 4.0 * x2 * b
 
 
 _HIMMELBLAU_MINIMIZERS = (
@@ -557,8 +576,7 @@ def himmelblau() -> TestFunction:
         f_star=0.0,
         category="other",
         reference="Himmelblau (1972)",
-        value_fn=_himmelblau,
-        grad_fn=_himmelblau_grad,
+        **_planar(_himmelblau, _himmelblau_grad),
         notes="Local maximum at (-0.27084459066735, -0.92303855647998), f = 181.61652152258.",
     )
 
@@ -566,9 +584,8 @@ def himmelblau() -> TestFunction:
 # -- Goldstein-Price ------------------------------------------------------------------------
 
 
-def _goldstein_price_factors(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _goldstein_price_factors(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """p, q, r, s of f = (1 + p^2 q)(30 + r^2 s)."""
-    x1, x2 = _split(x)
     # p = x1 + x2 + 1,  q = 19 - 14 x1 + 3 x1^2 - 14 x2 + 6 x1 x2 + 3 x2^2
     p = x1 + x2 + 1.0
     q = 19.0 - 14.0 * x1 + 3.0 * x1**2 - 14.0 * x2 + 6.0 * x1 * x2 + 3.0 * x2**2
@@ -578,15 +595,14 @@ def _goldstein_price_factors(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]
     return p, q, r, s
 
 
-def _goldstein_price(x: Tensor) -> Tensor:
-    p, q, r, s = _goldstein_price_factors(x)
+def _goldstein_price(x1: Tensor, x2: Tensor) -> Tensor:
+    p, q, r, s = _goldstein_price_factors(x1, x2)
     # f = A B with A = 1 + p^2 q and B = 30 + r^2 s
     return (1.0 + p**2 * q) * (30.0 + r**2 * s)
 
 
-def _goldstein_price_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
-    p, q, r, s = _goldstein_price_factors(x)
+def _goldstein_price_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
+    p, q, r, s = _goldstein_price_factors(x1, x2)
     A = 1.0 + p**2 * q
     B = 30.0 + r**2 * s
     # dp/dx1 = dp/dx2 = 1 and dq/dx1 = dq/dx2 = -14 + 6 x1 + 6 x2, so dA/dx1 = dA/dx2
@@ -595,7 +611,7 @@ def _goldstein_price_grad(x: Tensor) -> Tensor:
     dB1 = 4.0 * r * s + r**2 * (-32.0 + 24.0 * x1 - 36.0 * x2)
     dB2 = -6.0 * r * s + r**2 * (48.0 - 36.0 * x1 + 54.0 * x2)
     # product rule: d(A B) = dA B + A dB
-    return _stack(dA * B + A * dB1, dA * B + A * dB2)
+    return dA * B + A * dB1, dA * B + A * dB2
 
 
 def goldstein_price() -> TestFunction:
@@ -629,8 +645,7 @@ def goldstein_price() -> TestFunction:
         f_star=3.0,
         category="other",
         reference=f"Goldstein and Price (1971); {sfu_reference('goldpr')}",
-        value_fn=_goldstein_price,
-        grad_fn=_goldstein_price_grad,
+        **_planar(_goldstein_price, _goldstein_price_grad),
         local_minima=(((-0.6, -0.4), 30.0), ((1.8, 0.2), 84.0), ((1.2, 0.8), 840.0)),
     )
 
@@ -638,8 +653,7 @@ def goldstein_price() -> TestFunction:
 # -- Levy N.13 ------------------------------------------------------------------------------
 
 
-def _levy_n13(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _levy_n13(x1: Tensor, x2: Tensor) -> Tensor:
     # f = sin^2(3 pi x1) + (x1 - 1)^2 [1 + sin^2(3 pi x2)] + (x2 - 1)^2 [1 + sin^2(2 pi x2)]
     return (
         torch.sin(3 * PI * x1) ** 2
@@ -648,8 +662,7 @@ def _levy_n13(x: Tensor) -> Tensor:
     )
 
 
-def _levy_n13_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _levy_n13_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     # d/dx sin^2(k x) = k sin(2 k x)
     g1 = 3 * PI * torch.sin(6 * PI * x1) + 2.0 * (x1 - 1.0) * (1.0 + torch.sin(3 * PI * x2) ** 2)
     g2 = (
@@ -657,7 +670,7 @@ def _levy_n13_grad(x: Tensor) -> Tensor:
         + 2.0 * (x2 - 1.0) * (1.0 + torch.sin(2 * PI * x2) ** 2)
         + (x2 - 1.0) ** 2 * 2 * PI * torch.sin(4 * PI * x2)
     )
-    return _stack(g1, g2)
+    return g1, g2
 
 
 def levy_n13() -> TestFunction:
@@ -686,8 +699,7 @@ def levy_n13() -> TestFunction:
         f_star=0.0,
         category="many local minima",
         reference=sfu_reference("levy13"),
-        value_fn=_levy_n13,
-        grad_fn=_levy_n13_grad,
+        **_planar(_levy_n13, _levy_n13_grad),
         plot_box=((-1.0, 3.0), (-1.0, 3.0)),
         # on a linear scale the ripples around (1, 1) drown in one dark basin
         plot_log=True,
@@ -697,15 +709,13 @@ def levy_n13() -> TestFunction:
 # -- Matyas ---------------------------------------------------------------------------------
 
 
-def _matyas(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _matyas(x1: Tensor, x2: Tensor) -> Tensor:
     # f = 0.26 (x1^2 + x2^2) - 0.48 x1 x2
     return 0.26 * (x1**2 + x2**2) - 0.48 * x1 * x2
 
 
-def _matyas_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
-    return _stack(0.52 * x1 - 0.48 * x2, 0.52 * x2 - 0.48 * x1)
+def _matyas_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
+    return 0.52 * x1 - 0.48 * x2, 0.52 * x2 - 0.48 * x1
 
 
 def matyas() -> TestFunction:
@@ -729,24 +739,21 @@ def matyas() -> TestFunction:
         f_star=0.0,
         category="plate-shaped",
         reference=sfu_reference("matya"),
-        value_fn=_matyas,
-        grad_fn=_matyas_grad,
+        **_planar(_matyas, _matyas_grad),
     )
 
 
 # -- McCormick ------------------------------------------------------------------------------
 
 
-def _mccormick(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _mccormick(x1: Tensor, x2: Tensor) -> Tensor:
     # f = sin(x1 + x2) + (x1 - x2)^2 - 1.5 x1 + 2.5 x2 + 1
     return torch.sin(x1 + x2) + (x1 - x2) ** 2 - 1.5 * x1 + 2.5 * x2 + 1.0
 
 
-def _mccormick_grad(x: Tensor) -> Tensor:
-    x1, x2 = _split(x)
+def _mccormick_grad(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
     c = torch.cos(x1 + x2)
-    return _stack(c + 2.0 * (x1 - x2) - 1.5, c - 2.0 * (x1 - x2) + 2.5)
+    return c + 2.0 * (x1 - x2) - 1.5, c - 2.0 * (x1 - x2) + 2.5
 
 
 def mccormick() -> TestFunction:
@@ -774,7 +781,6 @@ def mccormick() -> TestFunction:
         f_star=-math.sqrt(3.0) / 2.0 - PI / 3.0,
         category="plate-shaped",
         reference=sfu_reference("mccorm"),
-        value_fn=_mccormick,
-        grad_fn=_mccormick_grad,
+        **_planar(_mccormick, _mccormick_grad),
         local_minima=(((0.5 + 2 * PI / 3, -0.5 + 2 * PI / 3), 2 * PI / 3 - math.sqrt(3.0) / 2.0),),
     )

@@ -2,13 +2,16 @@
 
 Each builder takes ``dim`` (any d >= 2) and returns a
 :class:`~adamlab.functions.base.TestFunction` with an analytic gradient. ``x`` has shape
-``(..., d)`` throughout; sums and means run over the last axis.
+``(..., d)`` in the value and gradient functions; sums and means run over the last axis.
+Rosenbrock also has a coordinate form (``columns_fn``) taking x as d tensors, one per
+coordinate; for the others ``value_and_grad_columns`` stacks the coordinates.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -56,6 +59,30 @@ def _rosenbrock_grad(x: Tensor) -> Tensor:
     after, before = (0, 0) * (coords.dim() - 1) + (0, 1), (0, 0) * (coords.dim() - 1) + (1, 0)
     grad = torch.nn.functional.pad(from_left, after) + torch.nn.functional.pad(from_right, before)
     return grad.movedim(0, -1)
+
+
+def _rosenbrock_columns(columns: Sequence[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    """Value and gradient on the coordinates given one tensor each, ``(x_1, ..., x_d)``.
+
+    Plain per-coordinate arithmetic (no stacking or reduction over a dimension), the same
+    terms as :func:`_rosenbrock` and :func:`_rosenbrock_grad`; f accumulates the terms
+    i = 1 .. d-1 in order, so it can differ from the vectorised sum in the last bits for d > 2.
+    """
+    x = list(columns)
+    d = len(x)
+    r = [x[i + 1] - x[i] ** 2 for i in range(d - 1)]  # x_{i+1} - x_i^2
+    f = 100.0 * r[0] ** 2 + (x[0] - 1.0) ** 2
+    for i in range(1, d - 1):
+        f = f + (100.0 * r[i] ** 2 + (x[i] - 1.0) ** 2)
+    # term i gives -400 x_i r_i + 2 (x_i - 1) to x_i and 200 r_i to x_{i+1}
+    from_left = [-400.0 * x[i] * r[i] + 2.0 * (x[i] - 1.0) for i in range(d - 1)]
+    from_right = [200.0 * r[i] for i in range(d - 1)]
+    grad = (
+        [from_left[0]]
+        + [from_left[i] + from_right[i - 1] for i in range(1, d - 1)]
+        + [from_right[d - 2]]
+    )
+    return f, grad
 
 
 # The one non-global local minimum for d = 4 .. 8, found with Newton's method at 40 digits
@@ -157,6 +184,7 @@ def rosenbrock(dim: int = 2) -> TestFunction:
         ),
         value_fn=_rosenbrock,
         grad_fn=_rosenbrock_grad,
+        columns_fn=_rosenbrock_columns,
         local_minima=local,
         plot_box=((-2.0, 2.0),) + ((-1.0, 3.0),) * (dim - 1),
     )
