@@ -3,7 +3,9 @@
 (a) seed-style: one start, a Python loop of zero_grad / forward / backward / step with the
     optimizer class, for every (optimizer, function) pair;
 (b) adamlab's engine on the same pairs and steps, with 1 start and with many starts per pair,
-    as ``adamlab run`` drives it: one batch per optimizer holding every function's starts.
+    as ``adamlab run`` drives it: one batch per optimizer holding every function's starts;
+(c) the engine on Adam and Rosenbrock alone, the workload of the reference figures for
+    batched multi-start (jax + optax, torch.compile, a C loop: float64, 10,000 starts).
 
 A "row-step" is one start advanced by one step. The engine's rates are given for the stepping
 alone (its first call, which compiles, excluded) and end to end (compile included); the
@@ -41,7 +43,14 @@ def seed_style_loop(optimizer: str, kwargs: dict, function: str, steps: int) -> 
     return time.perf_counter() - started
 
 
-def engine(optimizers: list[dict], functions: list[str], starts: int, steps: int, compile_: bool):
+def engine(
+    optimizers: list[dict],
+    functions: list[str],
+    starts: int,
+    steps: int,
+    compile_: bool,
+    chunk: int,
+):
     """(stepping seconds, end-to-end seconds, row-steps) over every pair."""
     spec = spec_from_dict(
         {
@@ -51,6 +60,7 @@ def engine(optimizers: list[dict], functions: list[str], starts: int, steps: int
             "steps": steps,
             "early_stop": False,
             "compile": compile_,
+            "chunk": chunk,
         }
     )
     stepping = total = 0.0
@@ -73,8 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--starts", type=int, nargs="+", default=[1, 1000, 10000])
+    parser.add_argument("--rosenbrock-starts", type=int, nargs="*", default=[10000])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--chunk", type=int, default=4, help="steps per compiled call (the spec's chunk)"
+    )
     parser.add_argument("--no-compile", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -86,7 +100,7 @@ def main() -> None:
     pairs = len(optimizers) * len(functions)
     print(
         f"{len(optimizers)} optimizers x {len(functions)} functions, {args.steps} steps, "
-        f"float64, {args.threads} thread(s), torch {torch.__version__}"
+        f"float64, {args.threads} thread(s), chunk {args.chunk}, torch {torch.__version__}"
     )
 
     seed_seconds = [
@@ -101,13 +115,21 @@ def main() -> None:
     print("\n(b) engine           stepping row-steps/s   end-to-end row-steps/s   vs (a)")
     for starts in args.starts:
         stepping, total, row_steps = engine(
-            optimizers, functions, starts, args.steps, not args.no_compile
+            optimizers, functions, starts, args.steps, not args.no_compile, args.chunk
         )
         rate = row_steps / stepping
         print(
             f"    {starts:>6} starts   {rate:>14.3g}          {row_steps / total:>14.3g}"
             f"          {rate / seed_rate:>8.0f}x   (compile {total - stepping:.1f} s)"
         )
+
+    adam = [o for o in optimizers if o["name"] == "adam"]
+    print("\n(c) Adam on Rosenbrock, stepping row-steps/s")
+    for starts in args.rosenbrock_starts:
+        stepping, _, row_steps = engine(
+            adam, ["rosenbrock"], starts, args.steps, not args.no_compile, args.chunk
+        )
+        print(f"    {starts:>6} starts   {row_steps / stepping:>14.3g}")
 
 
 if __name__ == "__main__":
