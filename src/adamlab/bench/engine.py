@@ -91,9 +91,7 @@ def log_spaced_steps(last: int, count: int) -> np.ndarray:
     return np.union1d(points, [0, last]).astype(np.int64)
 
 
-def _chunk_ends(
-    spec: ExperimentSpec, curve_steps: np.ndarray, trace_steps: np.ndarray
-) -> set[int]:
+def _chunk_ends(spec: ExperimentSpec, curve_steps: np.ndarray, trace_steps: np.ndarray) -> set[int]:
     """The step counts at which a chunk must end: records are read, or early stop checked.
 
     A curve point at step c is the best-so-far after observing theta_c: read when the chunk
