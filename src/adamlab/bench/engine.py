@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils import _pytree as pytree
 
 from adamlab.bench.drivers import Driver, make_driver, validated_group
 from adamlab.bench.spec import ExperimentSpec, OptimizerSpec
@@ -202,63 +203,124 @@ def _gap_and_grad(
     return gap_and_grad
 
 
-def _shared_scalars(state: Any, reference: Any) -> Any:
-    """``state`` with every 0-dim tensor field taken from ``reference`` (a NamedTuple state).
+class _Layout(NamedTuple):
+    """Where each tensor of a block's :class:`_Rows` lives when the block is *packed*.
 
-    The 0-dim fields of a rule's state (the step t, NAdam's momentum product) advance the same
-    way in every piece of a batch. One tensor for all lets the compiler compute each step's
-    scalars (bias corrections) once instead of once per piece and block.
+    A compiled call pays per tensor it takes and returns (a stride check, an allocation):
+    with a dozen tensors per block and six blocks, more than the arithmetic of a step on a
+    thousand rows. Packed, a block is one tensor per (dtype, rank) of its per-row tensors,
+    stacked (``[F, n]``), plus the 0-dim tensors of the rule's state (the step t, ...),
+    which advance alike in every block and piece and are held once for the batch.
     """
-    if not (isinstance(state, tuple) and hasattr(state, "_fields")):
-        return state
-    return type(state)(
-        *(
-            ref if isinstance(value, Tensor) and value.dim() == 0 else value
-            for value, ref in zip(state, reference, strict=True)
-        )
+
+    spec: pytree.TreeSpec
+    groups: tuple[tuple[torch.dtype, int], ...]  # (dtype, rank) of each stacked tensor
+    # per leaf: (kind, group or scalar index, row); kind: "row", "scalar" or "none" (a None)
+    slots: tuple[tuple[str, int, int], ...]
+
+
+def _layout(rows: _Rows) -> _Layout:
+    leaves, spec = pytree.tree_flatten(rows)
+    groups: list[tuple[torch.dtype, int]] = []
+    counts: dict[int, int] = {}
+    slots = []
+    scalars = 0
+    for leaf in leaves:
+        if leaf is None:
+            slots.append(("none", 0, 0))
+            continue
+        if leaf.dim() == 0:
+            slots.append(("scalar", scalars, 0))
+            scalars += 1
+            continue
+        key = (leaf.dtype, leaf.dim())
+        if key not in groups:
+            groups.append(key)
+        group = groups.index(key)
+        slots.append(("row", group, counts.get(group, 0)))
+        counts[group] = counts.get(group, 0) + 1
+    return _Layout(spec, tuple(groups), tuple(slots))
+
+
+def _pack(layout: _Layout, rows: _Rows) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+    """``(stacked per-row tensors, scalars)`` of one block, in ``layout``."""
+    leaves, spec = pytree.tree_flatten(rows)
+    if spec != layout.spec:
+        raise RuntimeError("the state of a block changed structure during a run")
+    stacks: list[list[Tensor]] = [[] for _ in layout.groups]
+    scalars = []
+    for leaf, (kind, group, _) in zip(leaves, layout.slots, strict=True):
+        if kind == "scalar":
+            scalars.append(leaf)
+        elif kind == "row":
+            # [n, d] pieces are stored coordinate-major (see _coordinate_major)
+            stacks[group].append(leaf if leaf.dim() == 1 else leaf.t())
+    packed = tuple(
+        torch.stack(stack) if dim == 1 else torch.stack(stack).transpose(1, 2)
+        for stack, (_, dim) in zip(stacks, layout.groups, strict=True)
     )
+    return packed, tuple(scalars)
+
+
+def _unpack(layout: _Layout, packed: Sequence[Tensor], scalars: Sequence[Tensor]) -> _Rows:
+    """One block's :class:`_Rows` from its packed tensors (views) and the batch's scalars."""
+    leaves = [
+        None if kind == "none" else scalars[index] if kind == "scalar" else packed[index][row]
+        for kind, index, row in layout.slots
+    ]
+    rows: _Rows = pytree.tree_unflatten(leaves, layout.spec)
+    return rows
+
+
+def _make_advance(
+    blocks: Sequence[_Block], driver: Driver, targets: Sequence[float]
+) -> Callable[[int, _Rows, Tensor, Tensor, int], _Rows]:
+    """``(block index, rows, unit still moving, t0, k) -> rows after k more iterations``."""
+    functions = [_gap_and_grad(block.function) for block in blocks]
+
+    def advance(index: int, state: _Rows, moving_unit: Tensor, t0: Tensor, k: int) -> _Rows:
+        block, gap_and_grad = blocks[index], functions[index]
+        theta, rule, best, misses, diverged = state
+        for i in range(k):
+            t = t0 + i
+            gap, grads = gap_and_grad(theta)
+            best, misses = _Tracker.observe(gap, best, misses, targets)
+            # rows of a unit that has stopped early are frozen (see run_units)
+            moving = (diverged < 0) & moving_unit
+            new_theta, rule = driver.step(theta, grads, rule, t, block.rows)
+            # a row diverges at step t + 1 when theta_{t+1} (or f(theta_t)) is not finite;
+            # it then stays frozen at its last finite iterate
+            bad = _non_finite_rows(gap, new_theta)
+            diverged = torch.where(moving & bad, t + 1, diverged)
+            keep = moving & ~bad
+            theta = tuple(
+                torch.where(keep if new.dim() == 1 else keep.unsqueeze(-1), new, old)
+                for new, old in zip(new_theta, theta, strict=True)
+            )
+        return _Rows(theta, rule, best, misses, diverged)
+
+    return advance
 
 
 def _make_chunk(
-    blocks: Sequence[_Block], driver: Driver, targets: Sequence[float], k: int
+    advance: Callable[[int, _Rows, Tensor, Tensor, int], _Rows], layout: _Layout, k: int
 ) -> Callable[..., Any]:
-    """K iterations for all rows; pure in its inputs, so ``torch.compile`` can fuse it."""
-    functions = [_gap_and_grad(block.function) for block in blocks]
+    """K iterations of every block, packed in and out; pure, so ``torch.compile`` can fuse
+    it (with one tensor per coordinate, into one loop over each block's rows)."""
 
     def chunk(
-        rows: tuple[_Rows, ...], active: tuple[Tensor, ...], t0: Tensor
-    ) -> tuple[tuple[_Rows, ...], Tensor]:
-        reference = rows[0].rule[0]
+        packed: tuple[tuple[Tensor, ...], ...],
+        scalars: tuple[Tensor, ...],
+        active: tuple[Tensor, ...],
+        t0: Tensor,
+    ) -> tuple[tuple[tuple[Tensor, ...], ...], tuple[Tensor, ...], Tensor]:
         out = []
-        for block, gap_and_grad, state, moving_unit in zip(
-            blocks, functions, rows, active, strict=True
-        ):
-            theta, best, misses, diverged = state.theta, state.best, state.misses, state.diverged
-            rule = tuple(_shared_scalars(piece, reference) for piece in state.rule)
-            for i in range(k):
-                t = t0 + i
-                gap, grads = gap_and_grad(theta)
-                best, misses = _Tracker.observe(gap, best, misses, targets)
-                # rows of a unit that has stopped early are frozen (see run_units)
-                moving = (diverged < 0) & moving_unit
-                new_theta, rule = driver.step(theta, grads, rule, t, block.rows)
-                # a row diverges at step t + 1 when theta_{t+1} (or f(theta_t)) is not finite;
-                # it then stays frozen at its last finite iterate
-                bad = _non_finite_rows(gap, new_theta)
-                diverged = torch.where(moving & bad, t + 1, diverged)
-                keep = moving & ~bad
-                theta = tuple(
-                    torch.where(keep if new.dim() == 1 else keep.unsqueeze(-1), new, old)
-                    for new, old in zip(new_theta, theta, strict=True)
-                )
-            out.append(_Rows(theta, rule, best, misses, diverged))
-        # every piece's scalars are the same tensor again for the next call
-        reference = out[0].rule[0]
-        shared = tuple(
-            state._replace(rule=tuple(_shared_scalars(piece, reference) for piece in state.rule))
-            for state in out
-        )
-        return shared, t0 + k
+        for index, (block, moving_unit) in enumerate(zip(packed, active, strict=True)):
+            out.append(
+                _pack(layout, advance(index, _unpack(layout, block, scalars), moving_unit, t0, k))
+            )
+        # every block computes the same scalars; the first block's serve the next call
+        return tuple(block for block, _ in out), out[0][1], t0 + k
 
     return chunk
 
@@ -448,27 +510,9 @@ def run_units(
         )
         for block in blocks
     ]
-    # one tensor for every piece's scalar fields from the start, as after each chunk (a
-    # different aliasing on the second call would compile the chunk again)
-    reference = rows[0].rule[0]
-    rows = [
-        r._replace(rule=tuple(_shared_scalars(piece, reference) for piece in r.rule)) for r in rows
-    ]
     active = [torch.ones((), dtype=torch.bool) for _ in blocks]
     targets = tuple(float(target) for target in spec.targets)
-
-    # chunks of K steps, and single steps where a record is read within K steps
-    k = min(spec.chunk, spec.steps)
-    chunks = {size: _make_chunk(blocks, driver, targets, size) for size in {1, k}}
-    if driver.compilable and spec.compile:
-        # every batch compiles the same `chunk` code object for other functions / rules; drop
-        # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
-        # their guards on every call (inductor's on-disk cache still makes repeats cheap)
-        torch._dynamo.reset()
-        chunks = {
-            size: torch.compile(fn, dynamic=False, options={"max_fusion_size": _MAX_FUSION_SIZE})
-            for size, fn in chunks.items()
-        }
+    advance = _make_advance(blocks, driver, targets)
 
     curve_steps = log_spaced_steps(spec.steps, spec.curve_points)
     trace_steps = log_spaced_steps(spec.steps, spec.trace_points)
@@ -480,37 +524,68 @@ def run_units(
     curve_pos, trace_pos = 0, 1
     steps_run: list[int | None] = [None] * len(blocks)
 
-    t0 = 0
-    step = torch.zeros((), dtype=torch.float64)  # t0 as the chunk reads it
+    def read_records(t0: int, blocks_now: Callable[[], Sequence[_Rows]]) -> None:
+        nonlocal curve_pos, trace_pos
+        if t0 not in boundaries:
+            return
+        state = blocks_now()
+        while curve_pos < len(curve_steps) and curve_steps[curve_pos] < t0:
+            for i, r in enumerate(state):
+                curve[i][curve_pos] = r.best.double().numpy()
+            curve_pos += 1
+        while trace_pos < len(trace_steps) and trace_steps[trace_pos] <= t0:
+            for i, r in enumerate(state):
+                trace[i][trace_pos] = _joined(r.theta).index_select(0, traced[i]).double().numpy()
+            trace_pos += 1
+
     started = time.perf_counter()
+    # The first step runs eagerly on the state as built: a rule may create state on it (SGD's
+    # momentum buffer), and the packed layout is the one after it.
+    step = torch.zeros((), dtype=torch.float64)  # t0 as the chunk reads it
+    state = [advance(i, r, active[i], step, 1) for i, r in enumerate(rows)]
+    step, t0 = step + 1, 1
+    read_records(t0, lambda: state)
+    if progress is not None:
+        progress(steps_run.count(None))
+    layout = _layout(state[0])
+    packed_blocks = [_pack(layout, r) for r in state]
+    packed = tuple(block for block, _ in packed_blocks)
+    scalars = packed_blocks[0][1]
+
+    # chunks of K steps, and single steps where a record is read within K steps
+    k = min(spec.chunk, spec.steps)
+    chunks = {size: _make_chunk(advance, layout, size) for size in {1, k}}
+    if driver.compilable and spec.compile:
+        # every batch compiles the same `chunk` code object for other functions / rules; drop
+        # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
+        # their guards on every call (inductor's on-disk cache still makes repeats cheap)
+        torch._dynamo.reset()
+        chunks = {
+            size: torch.compile(fn, dynamic=False, options={"max_fusion_size": _MAX_FUSION_SIZE})
+            for size, fn in chunks.items()
+        }
     compile_seconds = 0.0
     first_call = set(chunks)
-    state = tuple(rows)
+
+    def unpacked() -> list[_Rows]:
+        """The blocks' current rows (unpacking costs Python time: only where read)."""
+        return [_unpack(layout, block, scalars) for block in packed]
+
     while t0 < spec.steps:
         next_end = min((end for end in boundaries if end > t0), default=spec.steps)
         size = k if t0 + k <= min(next_end, spec.steps) else 1
         tick = time.perf_counter()
         with _scalars_hoisted(n_rows * d):
-            state, step = chunks[size](state, tuple(active), step)
+            packed, scalars, step = chunks[size](packed, scalars, tuple(active), step)
         if size in first_call:
             first_call.discard(size)
             compile_seconds += time.perf_counter() - tick
         t0 += size
-        if t0 in boundaries:
-            while curve_pos < len(curve_steps) and curve_steps[curve_pos] < t0:
-                for i, r in enumerate(state):
-                    curve[i][curve_pos] = r.best.double().numpy()
-                curve_pos += 1
-            while trace_pos < len(trace_steps) and trace_steps[trace_pos] <= t0:
-                for i, r in enumerate(state):
-                    trace[i][trace_pos] = (
-                        _joined(r.theta).index_select(0, traced[i]).double().numpy()
-                    )
-                trace_pos += 1
+        read_records(t0, unpacked)
         if progress is not None:
             progress(size * steps_run.count(None))
         if spec.early_stop and t0 < spec.steps and t0 % _EARLY_STOP_EVERY == 0:
-            for i, r in enumerate(state):
+            for i, r in enumerate(unpacked()):
                 finished = bool(((r.best <= targets[-1]) | (r.diverged >= 0)).all())
                 if steps_run[i] is None and finished:
                     steps_run[i] = t0
@@ -521,6 +596,7 @@ def run_units(
                 break
 
     results = []
+    state = unpacked()
     for i, (block, r, ran) in enumerate(zip(blocks, state, steps_run, strict=True)):
         # score the last iterate theta_T: evaluation T + 1
         gap_last, _ = _gap_and_grad(block.function)(r.theta)
