@@ -10,12 +10,15 @@ starts, Adam on Rosenbrock (d = 2):
 (a) the engine as it runs (``run_units``);
 (b) the same step (same ``adam_update``, same book-keeping) on per-coordinate tensors, with
     the gradient from ``TestFunction.value_and_grad`` on the coordinates stacked;
-(c) as (b) with Rosenbrock's gradient written per coordinate in this probe, the layout a
-    per-coordinate function interface would give.
+(c) as (b) with the gradient from Rosenbrock's coordinate form
+    (``TestFunction.value_and_grad_columns``), and K steps per compiled call (``--chunk``)
+    with inductor's fusion limit raised (``max_fusion_size``), so that the K steps compile
+    into one loop over the rows.
 
 It is a measurement of headroom, not a second engine. Run from the repository root:
 
     .venv/bin/python benchmarks/engine_layout_probe.py --rows 10000 100000 --threads 1
+    .venv/bin/python benchmarks/engine_layout_probe.py --rows 10000 100000 --threads 2 --chunk 4
 """
 
 from __future__ import annotations
@@ -52,10 +55,8 @@ def engine_seconds_per_step(rows: int) -> float:
     return (unit.seconds - unit.compile_seconds) / (unit.steps_run - 1)
 
 
-def _rosenbrock_per_coordinate(coords: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-    a, b = coords
-    r = b - a * a
-    return 100.0 * r * r + (a - 1.0) ** 2, [-400.0 * a * r + 2.0 * (a - 1.0), 200.0 * r]
+def _per_coordinate(coords: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    return get("rosenbrock").value_and_grad_columns(coords)
 
 
 def _stacked(coords: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
@@ -64,16 +65,20 @@ def _stacked(coords: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
 
 
 def per_coordinate_seconds_per_step(
-    rows: int, gradient: Callable[[list[Tensor]], tuple[Tensor, list[Tensor]]]
+    rows: int, gradient: Callable[[list[Tensor]], tuple[Tensor, list[Tensor]]], k: int = 1
 ) -> float:
-    targets = torch.tensor(DEFAULT_TARGETS, dtype=torch.float64)
+    targets = [float(target) for target in DEFAULT_TARGETS]
     lr = torch.full((rows,), 1e-3, dtype=torch.float64)
 
-    def step(coords: list[Tensor], states: list[Any], best: Tensor, misses: Tensor,
-             diverged: Tensor, active: Tensor, t: Tensor) -> tuple[Any, ...]:  # fmt: skip
+    def one_step(coords: list[Tensor], states: list[Any], best: Tensor, misses: list[Tensor],
+                 diverged: Tensor, active: Tensor, t: Tensor) -> tuple[Any, ...]:  # fmt: skip
         f, grads = gradient(coords)
         best = torch.where(f < best, f, best)
-        misses = misses + (best > targets.unsqueeze(-1)).to(misses.dtype)
+        # one [B] count per target: a [T, B] tensor would be a loop of its own
+        misses = [
+            count + (best > target).to(count.dtype)
+            for count, target in zip(misses, targets, strict=True)
+        ]
         moving = (diverged < 0) & active
         stepped = [
             adam_update(c, g, s, lr=lr) for c, g, s in zip(coords, grads, states, strict=True)
@@ -87,12 +92,20 @@ def per_coordinate_seconds_per_step(
         coords = [torch.where(keep, new, c) for (new, _), c in zip(stepped, coords, strict=True)]
         return coords, [s for _, s in stepped], best, misses, diverged, t + 1
 
-    compiled = torch.compile(step, dynamic=False)
+    def step(coords: list[Tensor], states: list[Any], best: Tensor, misses: list[Tensor],
+             diverged: Tensor, active: Tensor, t: Tensor) -> tuple[Any, ...]:  # fmt: skip
+        for _ in range(k):
+            coords, states, best, misses, diverged, t = one_step(
+                coords, states, best, misses, diverged, active, t
+            )
+        return coords, states, best, misses, diverged, t
+
+    compiled = torch.compile(step, dynamic=False, options={"max_fusion_size": 4096})
     start = get("rosenbrock").sample_uniform(rows, generator=torch.Generator().manual_seed(0))
     coords = [start[:, i].contiguous() for i in range(2)]
     states = [adam_init(c, step_dtype=torch.float64) for c in coords]
     best = torch.full((rows,), math.inf, dtype=torch.float64)
-    misses = torch.zeros((len(DEFAULT_TARGETS), rows), dtype=torch.float64)
+    misses = [torch.zeros(rows, dtype=torch.float64) for _ in targets]
     diverged = torch.full((rows,), -1.0, dtype=torch.float64)
     active = torch.ones(rows, dtype=torch.bool)
     t = torch.zeros((), dtype=torch.float64)
@@ -100,26 +113,31 @@ def per_coordinate_seconds_per_step(
         coords, states, best, misses, diverged, t = compiled(
             coords, states, best, misses, diverged, active, t
         )
+        calls = (STEPS - 1) // k
         started = time.perf_counter()
-        for _ in range(STEPS - 1):
+        for _ in range(calls):
             coords, states, best, misses, diverged, t = compiled(
                 coords, states, best, misses, diverged, active, t
             )
-        return (time.perf_counter() - started) / (STEPS - 1)
+        return (time.perf_counter() - started) / (calls * k)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10000, 100000])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--chunk", type=int, default=1, help="steps per compiled call in (c)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"Adam on Rosenbrock, float64, {STEPS} steps, {args.threads} thread(s)")
+    print(
+        f"Adam on Rosenbrock, float64, {STEPS} steps, {args.threads} thread(s), "
+        f"(c) with {args.chunk} step(s) per call"
+    )
     print("rows      (a) engine    (b) stacked    (c) per-coordinate   row-steps/s   (c)/(a)")
     for rows in args.rows:
         a = engine_seconds_per_step(rows)
         b = per_coordinate_seconds_per_step(rows, _stacked)
-        c = per_coordinate_seconds_per_step(rows, _rosenbrock_per_coordinate)
+        c = per_coordinate_seconds_per_step(rows, _per_coordinate, args.chunk)
         print(
             f"{rows:>7}  {a * 1e6:>9.0f} us  {b * 1e6:>9.0f} us  {c * 1e6:>12.0f} us"
             f"       {rows / a:.2g} / {rows / b:.2g} / {rows / c:.2g}   {a / c:.2f}x"

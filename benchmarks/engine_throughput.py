@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
-        "--chunk", type=int, default=4, help="steps per compiled call (the spec's chunk)"
+        "--chunk", type=int, default=1, help="steps per compiled call (the spec's chunk)"
     )
     parser.add_argument("--no-compile", action="store_true")
     args = parser.parse_args()

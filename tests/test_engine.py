@@ -271,7 +271,16 @@ def test_a_batch_of_functions_equals_each_unit_run_alone(compiled):
         batch = run_units(spec, optimizer, spec.functions)
         assert [unit.function for unit in batch] == list(spec.functions)
         for unit in batch:
-            _assert_units_equal(unit, run_unit(spec, optimizer, unit.function))
+            alone = run_unit(spec, optimizer, unit.function)
+            for field in dataclasses.fields(unit):
+                if field.name in ("seconds", "compile_seconds"):
+                    continue
+                ours, theirs = getattr(unit, field.name), getattr(alone, field.name)
+                if isinstance(ours, np.ndarray):
+                    assert ours.dtype == theirs.dtype, field.name
+                    np.testing.assert_array_equal(ours, theirs, err_msg=field.name)
+                else:
+                    assert ours == theirs, field.name
             if unit.steps_run < spec.steps:
                 stopped.add(unit.steps_run)
             diverged += int(unit.diverged.sum())
@@ -302,67 +311,3 @@ def test_batches_group_each_registry_optimizer_and_leave_classes_alone():
         run_units(spec, spec.optimizers[1], ["booth", "easom"])
     with pytest.raises(ValueError, match="share a dimension"):
         run_units(spec, spec.optimizers[0], ["booth", "ackley"])
-
-
-def _assert_units_equal(ours, theirs) -> None:
-    for field in dataclasses.fields(ours):
-        if field.name in ("seconds", "compile_seconds"):
-            continue
-        a, b = getattr(ours, field.name), getattr(theirs, field.name)
-        if isinstance(a, np.ndarray):
-            assert a.dtype == b.dtype, field.name
-            np.testing.assert_array_equal(a, b, err_msg=field.name)
-        else:
-            assert a == b, field.name
-
-
-def test_chunks_of_several_steps_equal_single_steps():
-    """K steps per call (the spec's chunk) change how often Python is entered, never the
-    records: every field equals the single-step run's, with a step count that K does not
-    divide, units stopping early, rows diverging and a learning-rate sweep."""
-    data = {
-        "optimizers": [{"name": "sgd", "lr": 1e-2}, {"name": "adam", "lrs": [0.3, 1e-2]}],
-        "functions": ["rosenbrock", "booth", "three_hump_camel", "easom"],
-        "starts": [{"name": "domain", "n": 8}, {"name": "seed", "n": 4}],
-        "steps": 1003,
-        "compile": False,
-    }
-    single = spec_from_dict({**data, "chunk": 1})
-    several = spec_from_dict({**data, "chunk": 4})
-    stopped, diverged = set(), 0
-    for one, other in zip(single.optimizers, several.optimizers, strict=True):
-        for ours, theirs in zip(
-            run_units(several, other, several.functions),
-            run_units(single, one, single.functions),
-            strict=True,
-        ):
-            _assert_units_equal(ours, theirs)
-            if ours.steps_run < several.steps:
-                stopped.add(ours.steps_run)
-            diverged += int(ours.diverged.sum())
-    assert len(stopped) >= 2 and diverged > 0
-
-
-def test_compiled_chunks_of_several_steps_match_the_eager_single_steps():
-    """The compiled K-step chunk (one fused loop over several steps) against the eager
-    engine stepping once per call: same first hits and divergence; iterates within the oracle
-    tolerance (the compiler may contract a multiply-add differently)."""
-    data = {
-        "optimizers": [{"name": "adam", "lr": 1e-2}],
-        "functions": ["rosenbrock", "booth"],
-        "starts": [{"name": "domain", "n": 16}],
-        "steps": 301,
-        "early_stop": False,
-    }
-    compiled = spec_from_dict({**data, "chunk": 4, "compile": True})
-    eager = spec_from_dict({**data, "chunk": 1, "compile": False})
-    for ours, theirs in zip(
-        run_units(compiled, compiled.optimizers[0], compiled.functions),
-        run_units(eager, eager.optimizers[0], eager.functions),
-        strict=True,
-    ):
-        np.testing.assert_array_equal(ours.hit_evals, theirs.hit_evals)
-        np.testing.assert_array_equal(ours.diverged_step, theirs.diverged_step)
-        np.testing.assert_allclose(ours.final, theirs.final, rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(ours.curve, theirs.curve, rtol=1e-8, atol=1e-14)
-        np.testing.assert_allclose(ours.trace, theirs.trace, rtol=1e-10, atol=1e-12)

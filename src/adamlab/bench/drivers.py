@@ -23,14 +23,8 @@ from adamlab.bench.spec import OptimizerSpec
 from adamlab.optim import OPTIMIZERS, FunctionalOptimizer
 from adamlab.optim.schedules import get_schedule
 
-#: ``(pieces, grads, states, t, rows) -> (pieces, states)``: one step of the rows ``rows`` of
-#: the batch, whose iterates are given as *pieces* (see ``engine``: one ``[n]`` tensor per
-#: coordinate, or the whole ``[n, d]``), one gradient and one state per piece; t is the 0-dim
-#: step about to be taken.
-StepFn = Callable[
-    [tuple[Tensor, ...], Sequence[Tensor], tuple[Any, ...], Tensor, slice],
-    tuple[tuple[Tensor, ...], tuple[Any, ...]],
-]
+#: ``(theta, grad, state, t) -> (theta, state)`` where t is the 0-dim step about to be taken.
+StepFn = Callable[[Tensor, Tensor, Any, Tensor], tuple[Tensor, Any]]
 
 
 def load_optimizer_class(target: str) -> type[torch.optim.Optimizer]:
@@ -84,12 +78,7 @@ def row_learning_rates(spec: OptimizerSpec, group: dict[str, Any], n_starts: int
 
 @dataclass(frozen=True)
 class Driver:
-    """Everything the engine needs to advance a batch of rows by one step.
-
-    ``init`` builds the state of one piece; ``compilable`` drivers are pure (the engine may
-    ``torch.compile`` them and cut the iterate into per-coordinate pieces), the others take the
-    whole ``[n, d]`` iterate as one piece.
-    """
+    """Everything the engine needs to advance a batch of rows by one step."""
 
     init: Callable[[Tensor], Any]
     step: StepFn
@@ -103,13 +92,10 @@ def functional_driver(
     lr_rows: Tensor,
     schedule: Callable[[Tensor], Tensor] | None,
 ) -> Driver:
-    """Drive a registry optimizer through its pure rule, with one learning rate per row.
-
-    The rule runs once per piece: on a ``[n]`` coordinate with the ``[n]`` learning rates of
-    its rows, on a ``[n, d]`` piece with them as a ``[n, 1]`` column.
-    """
+    """Drive a registry optimizer through its pure rule, with a ``[B, 1]`` learning rate."""
     hyper = cls.rule_hyperparameters(group)
     init_options = cls.init_options(group)
+    lr_column = lr_rows.reshape(-1, 1)
 
     if "step_dtype" in inspect.signature(cls.init_rule).parameters:
         # a float64 step counter stays exact far beyond float32's 2^24 steps
@@ -118,23 +104,11 @@ def functional_driver(
     def init(theta: Tensor) -> Any:
         return cls.init_rule(theta, **init_options)
 
-    def step(
-        pieces: tuple[Tensor, ...],
-        grads: Sequence[Tensor],
-        states: tuple[Any, ...],
-        t: Tensor,
-        rows: slice,
-    ) -> tuple[tuple[Tensor, ...], tuple[Any, ...]]:
-        lr = lr_rows[rows].to(pieces[0].dtype)
+    def step(theta: Tensor, grad: Tensor, state: Any, t: Tensor) -> tuple[Tensor, Any]:
+        lr = lr_column.to(theta.dtype)
         if schedule is not None:
             lr = lr * schedule(t)
-        stepped = [
-            cls.update_rule(
-                piece, grad, state, **{**hyper, "lr": lr if piece.dim() == 1 else lr.unsqueeze(-1)}
-            )
-            for piece, grad, state in zip(pieces, grads, states, strict=True)
-        ]
-        return tuple(new for new, _ in stepped), tuple(state for _, state in stepped)
+        return cls.update_rule(theta, grad, state, **{**hyper, "lr": lr})
 
     return Driver(init=init, step=step, compilable=True)
 
@@ -162,14 +136,7 @@ def class_driver(
         holder["base_lrs"] = list(lrs)
         return None
 
-    def step(
-        pieces: tuple[Tensor, ...],
-        grads: Sequence[Tensor],
-        states: tuple[Any, ...],
-        t: Tensor,
-        rows: slice,
-    ) -> tuple[tuple[Tensor, ...], tuple[Any, ...]]:
-        (theta,), (grad,) = pieces, grads  # the whole [n, d] iterate of the one block
+    def step(theta: Tensor, grad: Tensor, state: Any, t: Tensor) -> tuple[Tensor, Any]:
         optimizer: torch.optim.Optimizer = holder["optimizer"]
         params: list[torch.nn.Parameter] = holder["params"]
         factor = 1.0 if schedule is None else float(schedule(t))
@@ -186,7 +153,7 @@ def class_driver(
                 param.grad = g.clone()
                 group["lr"] = base_lr * factor
         optimizer.step()
-        return (torch.cat([p.detach() for p in params]),), states
+        return torch.cat([p.detach() for p in params]), state
 
     return Driver(init=init, step=step, compilable=False)
 

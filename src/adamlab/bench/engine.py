@@ -1,11 +1,9 @@
 """The engine: many starts of an optimizer advance together as one tensor.
 
 A *unit* is one (optimizer, function) pair with all its start sets. The units of one
-optimizer run together as one *batch* (one per function dimension, :func:`batches`): every
-function's starts (times the learning rates, when several are swept) are the rows of a
-*block*. A block's iterate is held as one ``[n]`` tensor per coordinate (the whole ``[n, d]``
-for many coordinates or a ``module:Class`` optimizer; see :func:`_per_coordinate`). Each
-iteration does, for all rows at once:
+optimizer run together as one *batch* (one per function dimension, :func:`batches`): the rows
+of a ``[B, d]`` tensor are every function's starts (times the learning rates, when several
+are swept), each function owning a block of rows. Each iteration does, for all rows at once:
 
 1. evaluate f and its gradient at theta_t, each block with its own function (analytic
    gradient where the function has one);
@@ -13,14 +11,10 @@ iteration does, for all rows at once:
    divergence (a non-finite value or iterate freezes that row and records the step);
 3. take one optimizer step with the same update rule the optimizer class uses.
 
-Iterations run in chunks of K (the spec's ``chunk``) in one ``torch.compile``d function, so
-Python and dispatch overhead is paid once per call for every unit of the batch, and the
-compiler fuses the K steps into one loop over the rows that keeps the iterate and the state
-in registers between steps. A chunk ends where a record is read (a curve or trace point) or
-early stop is checked; single steps fill in where K steps would pass such a point, so the
-records do not depend on K. A unit stops early once every one of its rows has reached the
-final target or diverged; its rows then freeze, so its records are those of a run of that
-unit alone.
+Iterations run in chunks of K (default 1) in one ``torch.compile``d function, so Python and
+dispatch overhead is paid once per call for every unit of the batch. A unit stops early once
+every one of its rows has reached the final target or diverged; its rows then freeze, so its
+records are those of a run of that unit alone.
 
 Counting convention (COCO's): evaluation 1 is f(theta_0); the value of theta_t is known at
 evaluation t + 1. A run of T steps makes T + 1 evaluations (the last one only to score
@@ -35,12 +29,11 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils import _pytree as pytree
 
 from adamlab.bench.drivers import Driver, make_driver, validated_group
 from adamlab.bench.spec import ExperimentSpec, OptimizerSpec
@@ -92,260 +85,110 @@ def log_spaced_steps(last: int, count: int) -> np.ndarray:
     return np.union1d(points, [0, last]).astype(np.int64)
 
 
-def _chunk_ends(spec: ExperimentSpec, curve_steps: np.ndarray, trace_steps: np.ndarray) -> set[int]:
-    """The step counts at which a chunk must end: records are read, or early stop checked.
-
-    A curve point at step c is the best-so-far after observing theta_c: read when the chunk
-    that observed theta_c ends, at c + 1 steps taken. A trace point at step q is theta_q: read
-    at q steps taken (curve points at the last step are read after the final scoring). Early
-    stop is checked every :data:`_EARLY_STOP_EVERY` steps. All are fixed by the spec alone, so
-    the records do not depend on the chunk size nor on the other units of a batch.
-    """
-    ends = {int(c) + 1 for c in curve_steps} | {int(q) for q in trace_steps if q > 0}
-    if spec.early_stop:
-        ends |= set(range(_EARLY_STOP_EVERY, spec.steps, _EARLY_STOP_EVERY))
-    return {end for end in ends if end <= spec.steps}
-
-
-#: Steps between early-stop checks (a check reads the batch back: a synchronisation).
-_EARLY_STOP_EVERY = 100
+def _chunk_size(steps: int, preferred: int) -> int:
+    # the chunk must divide the step count, so that one compiled graph serves the whole run
+    for k in range(min(preferred, steps), 0, -1):
+        if steps % k == 0:
+            return k
+    return 1
 
 
 class _Tracker:
-    """Book-keeping of a block of rows, updated inside the compiled chunk: the best-so-far gap
-    ``[n]`` and, per target, the number of evaluations that had not reached it yet (``misses``,
-    one ``[n]`` tensor per target).
+    """Book-keeping of a unit, updated inside the compiled chunk: best-so-far gap ``[B]`` and,
+    per target, the number of evaluations that had not reached it yet (``misses``, ``[T, B]``).
 
     The best-so-far gap never increases, so the evaluations that miss a target are exactly
     the ones before its first hit: first hit = misses + 1, once the target is reached. A count
     needs one add per target and step, with no comparison against the previous record;
     ``misses`` is float64 (exact to 2^53) so that the add stays in the float lanes the compare
-    produces. Targets are Python floats: compared with a tensor they take its dtype.
+    produces.
     """
 
     @staticmethod
     def observe(
-        gap: Tensor, best: Tensor, misses: Sequence[Tensor], targets: Sequence[float]
-    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        gap: Tensor, best: Tensor, misses: Tensor, targets: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """Fold the gap f(theta_t) - f* into best-so-far and the miss counts."""
         # a NaN gap compares false: a row that went non-finite keeps its best finite value
         best = torch.where(gap < best, gap, best)
-        misses = tuple(
-            count + (best > target).to(count.dtype)
-            for count, target in zip(misses, targets, strict=True)
-        )
+        misses = misses + (best > targets.unsqueeze(-1)).to(misses.dtype)
         return best, misses
 
     @staticmethod
-    def first_hits(best: Tensor, misses: Sequence[Tensor], targets: Sequence[float]) -> Tensor:
-        """``[n, T]`` int64: the first evaluation reaching each target, NEVER if none did."""
-        return torch.stack(
-            [
-                torch.where(best <= target, count + 1, NEVER)
-                for count, target in zip(misses, targets, strict=True)
-            ],
-            dim=-1,
-        ).to(torch.int64)
+    def first_hits(best: Tensor, misses: Tensor, targets: Tensor) -> Tensor:
+        """``[B, T]`` int64: the first evaluation reaching each target, NEVER if none did."""
+        reached = best <= targets.unsqueeze(-1)
+        return torch.where(reached, misses + 1, NEVER).t().to(torch.int64)
 
 
-class _Rows(NamedTuple):
-    """The evolving state of one block of rows (one function's starts x learning rates).
+def _make_chunk(
+    gap_and_grad: Callable[[Tensor], tuple[Tensor, Tensor]], driver: Driver, k: int
+) -> Callable[..., Any]:
+    """K iterations for all rows; pure in its inputs, so ``torch.compile`` can fuse it."""
 
-    The iterate is held as *pieces*: one ``[n]`` tensor per coordinate when the driver is a
-    pure rule and d is small (:func:`_per_coordinate`), else the whole ``[n, d]`` as one piece.
-    """
-
-    theta: tuple[Tensor, ...]  # pieces of theta_t
-    rule: tuple[Any, ...]  # the update rule's state, one per piece (None for a class)
-    best: Tensor  # [n] best-so-far f - f*
-    misses: tuple[Tensor, ...]  # per target, [n] evaluations that missed it (float64)
-    diverged: Tensor  # [n] step whose result was non-finite, NEVER if none (float64)
-
-
-def _per_coordinate(driver: Driver, d: int) -> bool:
-    """Whether the batch is stepped as one ``[n]`` tensor per coordinate.
-
-    Then every operation of a step runs over the same n rows: the compiler fuses the whole
-    step, and several steps of a chunk, into one loop that keeps the iterate and the state in
-    registers between steps. A ``[n, d]`` tensor compiles into loops over (n, d) beside loops
-    over n (best-so-far, divergence), which exchange their values through memory (measured in
-    ``benchmarks/engine_layout_probe.py``). Unrolled over coordinates only up to
-    :data:`_UNROLLED_COORDINATES`, so that the compiled code stays small.
-    """
-    return driver.compilable and d <= _UNROLLED_COORDINATES
-
-
-def _pieces(theta: Tensor, per_coordinate: bool) -> tuple[Tensor, ...]:
-    """Cut a ``[n, d]`` iterate into the pieces of :class:`_Rows`."""
-    if per_coordinate:
-        return tuple(column.contiguous() for column in theta.unbind(-1))
-    return (_coordinate_major(theta),)
-
-
-def _joined(pieces: Sequence[Tensor]) -> Tensor:
-    """The ``[n, d]`` iterate from its pieces."""
-    return torch.stack(tuple(pieces), dim=-1) if pieces[0].dim() == 1 else pieces[0]
-
-
-def _gap_and_grad(
-    function: TestFunction,
-) -> Callable[[tuple[Tensor, ...]], tuple[Tensor, list[Tensor]]]:
-    """``pieces -> (f - f* [n], one gradient per piece)`` for one function."""
-
-    def gap_and_grad(pieces: tuple[Tensor, ...]) -> tuple[Tensor, list[Tensor]]:
-        if pieces[0].dim() == 1:
-            f, grads = function.value_and_grad_columns(pieces)
-        else:
-            f, grad = function.value_and_grad(pieces[0])
-            grads = [grad]
-        return f - function.f_star, grads
-
-    return gap_and_grad
-
-
-class _Layout(NamedTuple):
-    """Where each tensor of a block's :class:`_Rows` lives when the block is *packed*.
-
-    A compiled call pays per tensor it takes and returns (a stride check, an allocation):
-    with a dozen tensors per block and six blocks, more than the arithmetic of a step on a
-    thousand rows. Packed, a block is one tensor per (dtype, rank) of its per-row tensors,
-    stacked (``[F, n]``), plus the 0-dim tensors of the rule's state (the step t, ...),
-    which advance alike in every block and piece and are held once for the batch.
-    """
-
-    spec: pytree.TreeSpec
-    groups: tuple[tuple[torch.dtype, int], ...]  # (dtype, rank) of each stacked tensor
-    # per leaf: (kind, group or scalar index, row); kind: "row", "scalar" or "none" (a None)
-    slots: tuple[tuple[str, int, int], ...]
-
-
-def _layout(rows: _Rows) -> _Layout:
-    leaves, spec = pytree.tree_flatten(rows)
-    groups: list[tuple[torch.dtype, int]] = []
-    counts: dict[int, int] = {}
-    slots = []
-    scalars = 0
-    for leaf in leaves:
-        if leaf is None:
-            slots.append(("none", 0, 0))
-            continue
-        if leaf.dim() == 0:
-            slots.append(("scalar", scalars, 0))
-            scalars += 1
-            continue
-        key = (leaf.dtype, leaf.dim())
-        if key not in groups:
-            groups.append(key)
-        group = groups.index(key)
-        slots.append(("row", group, counts.get(group, 0)))
-        counts[group] = counts.get(group, 0) + 1
-    return _Layout(spec, tuple(groups), tuple(slots))
-
-
-def _pack(layout: _Layout, rows: _Rows) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
-    """``(stacked per-row tensors, scalars)`` of one block, in ``layout``."""
-    leaves, spec = pytree.tree_flatten(rows)
-    if spec != layout.spec:
-        raise RuntimeError("the state of a block changed structure during a run")
-    stacks: list[list[Tensor]] = [[] for _ in layout.groups]
-    scalars = []
-    for leaf, (kind, group, _) in zip(leaves, layout.slots, strict=True):
-        if kind == "scalar":
-            scalars.append(leaf)
-        elif kind == "row":
-            # [n, d] pieces are stored coordinate-major (see _coordinate_major)
-            stacks[group].append(leaf if leaf.dim() == 1 else leaf.t())
-    packed = tuple(
-        torch.stack(stack) if dim == 1 else torch.stack(stack).transpose(1, 2)
-        for stack, (_, dim) in zip(stacks, layout.groups, strict=True)
-    )
-    return packed, tuple(scalars)
-
-
-def _unpack(layout: _Layout, packed: Sequence[Tensor], scalars: Sequence[Tensor]) -> _Rows:
-    """One block's :class:`_Rows` from its packed tensors (views) and the batch's scalars."""
-    leaves = [
-        None if kind == "none" else scalars[index] if kind == "scalar" else packed[index][row]
-        for kind, index, row in layout.slots
-    ]
-    rows: _Rows = pytree.tree_unflatten(leaves, layout.spec)
-    return rows
-
-
-def _make_advance(
-    blocks: Sequence[_Block], driver: Driver, targets: Sequence[float]
-) -> Callable[[int, _Rows, Tensor, Tensor, int], _Rows]:
-    """``(block index, rows, unit still moving, t0, k) -> rows after k more iterations``."""
-    functions = [_gap_and_grad(block.function) for block in blocks]
-
-    def advance(index: int, state: _Rows, moving_unit: Tensor, t0: Tensor, k: int) -> _Rows:
-        block, gap_and_grad = blocks[index], functions[index]
-        theta, rule, best, misses, diverged = state
+    def chunk(
+        theta: Tensor,
+        state: Any,
+        best: Tensor,
+        misses: Tensor,
+        diverged: Tensor,
+        active: Tensor,
+        t0: Tensor,
+        targets: Tensor,
+        trace_index: Tensor,
+    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor]:
+        bests = []
+        traces = []
         for i in range(k):
             t = t0 + i
-            gap, grads = gap_and_grad(theta)
+            gap, g = gap_and_grad(theta)
             best, misses = _Tracker.observe(gap, best, misses, targets)
             # rows of a unit that has stopped early are frozen (see run_units)
-            moving = (diverged < 0) & moving_unit
-            new_theta, rule = driver.step(theta, grads, rule, t, block.rows)
+            moving = (diverged < 0) & active
+            new_theta, state = driver.step(theta, g, state, t)
             # a row diverges at step t + 1 when theta_{t+1} (or f(theta_t)) is not finite;
             # it then stays frozen at its last finite iterate
             bad = _non_finite_rows(gap, new_theta)
             diverged = torch.where(moving & bad, t + 1, diverged)
-            keep = moving & ~bad
-            theta = tuple(
-                torch.where(keep if new.dim() == 1 else keep.unsqueeze(-1), new, old)
-                for new, old in zip(new_theta, theta, strict=True)
-            )
-        return _Rows(theta, rule, best, misses, diverged)
-
-    return advance
-
-
-def _make_chunk(
-    advance: Callable[[int, _Rows, Tensor, Tensor, int], _Rows], layout: _Layout, k: int
-) -> Callable[..., Any]:
-    """K iterations of every block, packed in and out; pure, so ``torch.compile`` can fuse
-    it (with one tensor per coordinate, into one loop over each block's rows)."""
-
-    def chunk(
-        packed: tuple[tuple[Tensor, ...], ...],
-        scalars: tuple[Tensor, ...],
-        active: tuple[Tensor, ...],
-        t0: Tensor,
-    ) -> tuple[tuple[tuple[Tensor, ...], ...], tuple[Tensor, ...], Tensor]:
-        out = []
-        for index, (block, moving_unit) in enumerate(zip(packed, active, strict=True)):
-            out.append(
-                _pack(layout, advance(index, _unpack(layout, block, scalars), moving_unit, t0, k))
-            )
-        # every block computes the same scalars; the first block's serve the next call
-        return tuple(block for block, _ in out), out[0][1], t0 + k
+            theta = torch.where((moving & ~bad).unsqueeze(-1), new_theta, theta)
+            bests.append(best)
+            traces.append(theta.index_select(0, trace_index))
+        return (
+            _coordinate_major(theta),
+            _map_tensors(_coordinate_major, state),
+            best,
+            misses,
+            diverged,
+            t0 + k,
+            # one step per chunk: the caller reads ``best`` itself, saving a copy per step
+            torch.stack(bests) if k > 1 else None,
+            torch.stack(traces),
+        )
 
     return chunk
 
 
-def _non_finite_rows(gap: Tensor, pieces: Sequence[Tensor]) -> Tensor:
-    """``[n]`` bool: f - f* or any coordinate of theta is NaN or infinite.
+def _non_finite_rows(gap: Tensor, theta: Tensor) -> Tensor:
+    """``[B]`` bool: f - f* or any coordinate of theta is NaN or infinite.
 
-    ``isfinite`` itself is needed: an arithmetic probe such as ``f * 0`` may be folded to zero
-    by the compiler, and an infinite f(theta_t) at a finite theta_t would then go unnoticed
-    for a step.
+    For a few coordinates the test is written per coordinate: the compiled step then checks
+    each row in the same vectorised loop as the other per-row book-keeping, where
+    ``isfinite(theta).all(-1)`` compiles to a separate reduction over d (measured: Adam on
+    Rosenbrock at 10,000 rows, 520 us per step against 425 us). ``isfinite`` itself is
+    needed: an arithmetic probe such as ``f * 0`` may be folded to zero by the compiler, and an
+    infinite f(theta_t) at a finite theta_t would then go unnoticed for a step.
     """
     finite = torch.isfinite(gap)
-    for piece in pieces:
-        finite = finite & (
-            torch.isfinite(piece) if piece.dim() == 1 else torch.isfinite(piece).all(-1)
-        )
+    if theta.shape[-1] <= _UNROLLED_COORDINATES:
+        for i in range(theta.shape[-1]):
+            finite = finite & torch.isfinite(theta[..., i])
+    else:
+        finite = finite & torch.isfinite(theta).all(dim=-1)
     return ~finite
 
 
-#: Up to this many coordinates a batch is stepped per coordinate (see _per_coordinate).
+#: Up to this many coordinates the finiteness test is unrolled (see _non_finite_rows).
 _UNROLLED_COORDINATES = 8
-
-#: Inductor fuses at most this many nodes into one kernel (its default, 64, cuts a chunk of
-#: several steps into kernels that pass the iterate through memory).
-_MAX_FUSION_SIZE = 4096
 
 
 def _scalars_hoisted(elements: int) -> AbstractContextManager[None]:
@@ -362,11 +205,11 @@ _HOIST_FROM_ELEMENTS = 8192
 
 
 def _coordinate_major(x: Tensor) -> Tensor:
-    """The same ``[n, d]`` values stored coordinate-major (``[d, n]`` memory).
+    """The same ``[B, d]`` values stored coordinate-major (``[d, B]`` memory).
 
-    With rows innermost in memory, the compiled kernel's inner loop runs across starts and
-    vectorises; row-major, the per-row reductions over d keep it scalar. Measured side by side
-    at 10,000 rows and d = 2: ~2x faster per step.
+    With d = 2 and rows innermost in memory, the compiled kernel's inner loop runs across
+    starts and vectorises; row-major, the per-row reductions over d keep it scalar. Measured
+    side by side at 10,000 rows: ~2x faster per step.
     """
     return x.t().contiguous().t() if x.dim() == 2 else x
 
@@ -412,6 +255,29 @@ def _blocks(spec: ExperimentSpec, function_names: Sequence[str], n_lrs: int) -> 
         )
         first += n_lrs * n_starts
     return blocks
+
+
+def _batch_gap_and_grad(blocks: Sequence[_Block]) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+    """``theta [B, d] -> (f - f* [B], grad [B, d])``, each block with its own function."""
+    if len(blocks) == 1:
+        function = blocks[0].function
+
+        def one(theta: Tensor) -> tuple[Tensor, Tensor]:
+            f, g = function.value_and_grad(theta)
+            return f - function.f_star, g
+
+        return one
+
+    def several(theta: Tensor) -> tuple[Tensor, Tensor]:
+        gaps, grads = [], []
+        for block in blocks:
+            f, g = block.function.value_and_grad(theta[block.rows])
+            gaps.append(f - block.function.f_star)
+            grads.append(g.movedim(-1, 0))
+        # joined coordinate-major ([d, B] memory), the layout of the batch (_coordinate_major)
+        return torch.cat(gaps), torch.cat(grads, dim=1).movedim(0, -1)
+
+    return several
 
 
 def can_share_batch(optimizer: OptimizerSpec) -> bool:
@@ -481,160 +347,122 @@ def run_units(
         raise ValueError(f"functions of one batch must share a dimension, got {sorted(dims)}")
     (d,) = dims
     driver, lr_rows = make_driver(optimizer, [block.n_starts for block in blocks], spec.steps)
-    per_coordinate = _per_coordinate(driver, d)
-    n_rows = blocks[-1].rows.stop
     # rows: function blocks; in each, (lr, start) pairs, lr-major (row j * n + i: start i, lr j)
-    rows: list[_Rows] = []
-    for block in blocks:
-        theta = _pieces(block.starts.to(dtype).repeat(n_lrs, 1), per_coordinate)
-        n = block.rows.stop - block.rows.start
-        rows.append(
-            _Rows(
-                theta=theta,
-                rule=tuple(_map_tensors(_coordinate_major, driver.init(piece)) for piece in theta),
-                best=torch.full((n,), math.inf, dtype=dtype),
-                misses=tuple(torch.zeros(n, dtype=torch.float64) for _ in spec.targets),
-                # the divergence step is float64 (exact to 2^53 steps), so that the compiled
-                # kernel compares and selects it in the same lanes as the float values
-                diverged=torch.full((n,), NEVER, dtype=torch.float64),
-            )
-        )
-    # per block, the rows traced: the first trace_rows starts of each start set, for each lr
-    traced = [
-        torch.cat(
-            [
-                torch.from_numpy(np.flatnonzero(block.set_index < spec.trace_rows))
-                + j * block.n_starts
-                for j in range(n_lrs)
-            ]
-        )
-        for block in blocks
-    ]
-    active = [torch.ones((), dtype=torch.bool) for _ in blocks]
-    targets = tuple(float(target) for target in spec.targets)
-    advance = _make_advance(blocks, driver, targets)
+    theta = _coordinate_major(torch.cat([b.starts.to(dtype).repeat(n_lrs, 1) for b in blocks]))
+    rows = theta.shape[0]
+    trace_index = torch.cat(
+        [
+            torch.from_numpy(np.flatnonzero(b.set_index < spec.trace_rows))
+            + b.rows.start
+            + j * b.n_starts
+            for b in blocks
+            for j in range(n_lrs)
+        ]
+    )
 
-    curve_steps = log_spaced_steps(spec.steps, spec.curve_points)
-    trace_steps = log_spaced_steps(spec.steps, spec.trace_points)
-    boundaries = _chunk_ends(spec, curve_steps, trace_steps)
-    curve = [np.full((len(curve_steps), len(r.best)), np.nan) for r in rows]
-    trace = [np.full((len(trace_steps), len(index), d), np.nan) for index in traced]
-    for i, r in enumerate(rows):
-        trace[i][0] = _joined(r.theta).index_select(0, traced[i]).double().numpy()
-    curve_pos, trace_pos = 0, 1
-    steps_run: list[int | None] = [None] * len(blocks)
+    targets = torch.tensor(spec.targets, dtype=dtype)
+    best = torch.full((rows,), math.inf, dtype=dtype)
+    misses = torch.zeros((len(spec.targets), rows), dtype=torch.float64)
+    # the step counter and the divergence step are float64 (exact to 2^53 steps), so that the
+    # compiled kernel compares and selects them in the same lanes as the float values
+    diverged = torch.full((rows,), NEVER, dtype=torch.float64)
+    active = torch.ones(rows, dtype=torch.bool)
+    state = _map_tensors(_coordinate_major, driver.init(theta))
 
-    def read_records(t0: int, blocks_now: Callable[[], Sequence[_Rows]]) -> None:
-        nonlocal curve_pos, trace_pos
-        if t0 not in boundaries:
-            return
-        state = blocks_now()
-        while curve_pos < len(curve_steps) and curve_steps[curve_pos] < t0:
-            for i, r in enumerate(state):
-                curve[i][curve_pos] = r.best.double().numpy()
-            curve_pos += 1
-        while trace_pos < len(trace_steps) and trace_steps[trace_pos] <= t0:
-            for i, r in enumerate(state):
-                trace[i][trace_pos] = _joined(r.theta).index_select(0, traced[i]).double().numpy()
-            trace_pos += 1
-
-    started = time.perf_counter()
-    # The first step runs eagerly on the state as built: a rule may create state on it (SGD's
-    # momentum buffer), and the packed layout is the one after it.
-    step = torch.zeros((), dtype=torch.float64)  # t0 as the chunk reads it
-    state = [advance(i, r, active[i], step, 1) for i, r in enumerate(rows)]
-    step, t0 = step + 1, 1
-    read_records(t0, lambda: state)
-    if progress is not None:
-        progress(steps_run.count(None))
-    layout = _layout(state[0])
-    packed_blocks = [_pack(layout, r) for r in state]
-    packed = tuple(block for block, _ in packed_blocks)
-    scalars = packed_blocks[0][1]
-
-    # chunks of K steps, and single steps where a record is read within K steps
-    k = min(spec.chunk, spec.steps)
-    chunks = {size: _make_chunk(advance, layout, size) for size in {1, k}}
+    k = _chunk_size(spec.steps, spec.chunk)
+    chunk_fn = _make_chunk(_batch_gap_and_grad(blocks), driver, k)
     if driver.compilable and spec.compile:
         # every batch compiles the same `chunk` code object for other functions / rules; drop
         # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
         # their guards on every call (inductor's on-disk cache still makes repeats cheap)
         torch._dynamo.reset()
-        chunks = {
-            size: torch.compile(fn, dynamic=False, options={"max_fusion_size": _MAX_FUSION_SIZE})
-            for size, fn in chunks.items()
-        }
+        chunk_fn = torch.compile(chunk_fn, dynamic=False)
+
+    curve_steps = log_spaced_steps(spec.steps, spec.curve_points)
+    trace_steps = log_spaced_steps(spec.steps, spec.trace_points)
+    curve = np.full((len(curve_steps), rows), np.nan)
+    trace = np.full((len(trace_steps), len(trace_index), d), np.nan)
+    trace[0] = theta.index_select(0, trace_index).double().numpy()
+    curve_pos, trace_pos = 0, 1
+    steps_run: list[int | None] = [None] * len(blocks)
+
+    t0 = 0
+    step = torch.zeros((), dtype=torch.float64)  # t0 as the chunk reads it
+    started = time.perf_counter()
     compile_seconds = 0.0
-    first_call = set(chunks)
-
-    def unpacked() -> list[_Rows]:
-        """The blocks' current rows (unpacking costs Python time: only where read)."""
-        return [_unpack(layout, block, scalars) for block in packed]
-
     while t0 < spec.steps:
-        next_end = min((end for end in boundaries if end > t0), default=spec.steps)
-        size = k if t0 + k <= min(next_end, spec.steps) else 1
         tick = time.perf_counter()
-        with _scalars_hoisted(n_rows * d):
-            packed, scalars, step = chunks[size](packed, scalars, tuple(active), step)
-        if size in first_call:
-            first_call.discard(size)
-            compile_seconds += time.perf_counter() - tick
-        t0 += size
-        read_records(t0, unpacked)
+        with _scalars_hoisted(rows * d):
+            theta, state, best, misses, diverged, step, bests, traces = chunk_fn(
+                theta, state, best, misses, diverged, active, step, targets, trace_index
+            )
+        if bests is None:
+            bests = best.unsqueeze(0)
+        if t0 == 0:
+            compile_seconds = time.perf_counter() - tick
+        # bests[i]: best-so-far after observing theta_{t0+i};  traces[i]: theta_{t0+i+1}
+        while curve_pos < len(curve_steps) and curve_steps[curve_pos] < t0 + k:
+            curve[curve_pos] = bests[int(curve_steps[curve_pos]) - t0].double().numpy()
+            curve_pos += 1
+        while trace_pos < len(trace_steps) and trace_steps[trace_pos] <= t0 + k:
+            trace[trace_pos] = traces[int(trace_steps[trace_pos]) - t0 - 1].double().numpy()
+            trace_pos += 1
+        t0 += k
         if progress is not None:
-            progress(size * steps_run.count(None))
-        if spec.early_stop and t0 < spec.steps and t0 % _EARLY_STOP_EVERY == 0:
-            for i, r in enumerate(unpacked()):
-                finished = bool(((r.best <= targets[-1]) | (r.diverged >= 0)).all())
-                if steps_run[i] is None and finished:
+            progress(k * steps_run.count(None))
+        # checking costs a synchronisation, so look only every ~100 chunks
+        if spec.early_stop and t0 < spec.steps and (t0 // k) % 100 == 0:
+            finished = ((best <= targets[-1]) | (diverged >= 0)).numpy()
+            for i, block in enumerate(blocks):
+                if steps_run[i] is None and finished[block.rows].all():
                     steps_run[i] = t0
-                    active[i] = torch.zeros((), dtype=torch.bool)
+                    active[block.rows] = False
                     if progress is not None:
                         progress(spec.steps - t0)
             if None not in steps_run:
                 break
 
+    # score the last iterate theta_T: evaluation T + 1
+    gap_last = _batch_gap_and_grad(blocks)(theta)[0]
+    best, misses = _Tracker.observe(gap_last, best, misses, targets)
+    if curve_pos < len(curve_steps):
+        curve[curve_pos:] = best.double().numpy()
+    if trace_pos < len(trace_steps):
+        trace[trace_pos:] = theta.index_select(0, trace_index).double().numpy()
+    hits = _Tracker.first_hits(best, misses, targets).numpy()
+    final = theta.double()
+    traced = trace_index.numpy()
+    seconds = time.perf_counter() - started
+
     results = []
-    state = unpacked()
-    for i, (block, r, ran) in enumerate(zip(blocks, state, steps_run, strict=True)):
-        # score the last iterate theta_T: evaluation T + 1
-        gap_last, _ = _gap_and_grad(block.function)(r.theta)
-        best, misses = _Tracker.observe(gap_last, r.best, r.misses, targets)
-        if curve_pos < len(curve_steps):
-            curve[i][curve_pos:] = best.double().numpy()
-        final = _joined(r.theta)
-        if trace_pos < len(trace_steps):
-            trace[i][trace_pos:] = final.index_select(0, traced[i]).double().numpy()
-        final = final.double()
+    for block, ran in zip(blocks, steps_run, strict=True):
+        here = block.rows
         ran = t0 if ran is None else ran
+        traced_here = (traced >= here.start) & (traced < here.stop)
         results.append(
             UnitResult(
                 optimizer=optimizer.label,
                 function=block.function.name,
                 start_set=np.tile(block.set_labels, n_lrs),
                 dim=d,
-                lr=lr_rows[block.rows].numpy(),
+                lr=lr_rows[here].numpy(),
                 start_index=np.tile(block.set_index, n_lrs),
                 start=block.starts.repeat(n_lrs, 1).numpy(),
-                final=final.numpy(),
-                final_gap=gap_last.double().numpy(),
-                best_gap=best.double().numpy(),
-                distance=block.function.distance_to_minimizer(final).numpy(),
-                hit_evals=_Tracker.first_hits(best, misses, targets).numpy(),
-                diverged_step=r.diverged.to(torch.int64).numpy(),
-                evals_run=np.full(len(best), ran + 1, dtype=np.int64),
+                final=final[here].numpy(),
+                final_gap=gap_last[here].double().numpy(),
+                best_gap=best[here].double().numpy(),
+                distance=block.function.distance_to_minimizer(final[here]).numpy(),
+                hit_evals=hits[here],
+                diverged_step=diverged[here].to(torch.int64).numpy(),
+                evals_run=np.full(here.stop - here.start, ran + 1, dtype=np.int64),
                 curve_steps=curve_steps,
-                curve=curve[i],
+                curve=curve[:, here],
                 trace_steps=trace_steps,
-                trace=trace[i],
-                trace_rows=traced[i].numpy(),
+                trace=trace[:, traced_here],
+                trace_rows=traced[traced_here] - here.start,
                 steps_run=ran,
-                seconds=0.0,
+                seconds=seconds / len(blocks),
                 compile_seconds=compile_seconds / len(blocks),
             )
         )
-    seconds = time.perf_counter() - started
-    for result in results:
-        result.seconds = seconds / len(blocks)
     return results

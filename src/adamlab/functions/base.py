@@ -186,12 +186,13 @@ class TestFunction:
     def value_and_grad_columns(self, columns: Sequence[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """``(f(x), [df/dx_1, ..., df/dx_d])`` for x given as d tensors, one per coordinate.
 
-        The same numbers as :meth:`value_and_grad`. The benchmark engine steps each coordinate
-        of a batch as its own ``[B]`` tensor: then every operation of a compiled step runs over
-        the same B rows and the compiler can fuse several steps into one loop, which a
-        ``(B, d)`` tensor (loops over (B, d) beside loops over B) prevents. Functions with a
-        coordinate form (``columns_fn``) compute on the columns directly; the others stack
-        them and split the gradient.
+        The same numbers as :meth:`value_and_grad`, for code that steps each coordinate of a
+        batch as its own ``[B]`` tensor: then every operation of a compiled step runs over the
+        same B rows and the compiler can fuse several steps into one loop, which a ``(B, d)``
+        tensor (loops over (B, d) beside loops over B) prevents (measured in
+        ``benchmarks/engine_layout_probe.py``). Functions with a coordinate form
+        (``columns_fn``) compute on the columns directly; the others stack them and split the
+        gradient.
         """
         if len(columns) != self.dim:
             raise ValueError(f"{self.name}: expected {self.dim} coordinates, got {len(columns)}")
