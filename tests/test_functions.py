@@ -587,7 +587,7 @@ def _exact(f: TestFunction) -> bool:
     return not FUNCTIONS[f.name].n_dimensional or (f.name == "rosenbrock" and f.dim == 2)
 
 
-def _random_points(f: TestFunction, shape: tuple[int, ...], seed: int) -> Tensor:
+def _random_batch(f: TestFunction, shape: tuple[int, ...], seed: int) -> Tensor:
     """Seeded uniform float64 points of the domain of f, shape ``(*shape, d)``."""
     generator = torch.Generator().manual_seed(seed)
     low, high = f.domain
@@ -618,10 +618,10 @@ def _assert_columns_match(f: TestFunction, x: Tensor) -> None:
 
 
 @pytest.mark.parametrize("shape", BATCH_SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_columns_match_value_and_grad_at_random_points(
+def test_columns_match_value_and_grad_at_random_batch(
     case: TestFunction, shape: tuple[int, ...]
 ) -> None:
-    _assert_columns_match(case, _random_points(case, shape, seed=len(shape)))
+    _assert_columns_match(case, _random_batch(case, shape, seed=len(shape)))
 
 
 def test_columns_match_value_and_grad_at_global_minimizers(case: TestFunction) -> None:
@@ -631,7 +631,7 @@ def test_columns_match_value_and_grad_at_global_minimizers(case: TestFunction) -
 
 def test_columns_accept_separately_allocated_tensors(case: TestFunction) -> None:
     # columns as the engine keeps them: one contiguous tensor per coordinate
-    x = _random_points(case, (50,), seed=7)
+    x = _random_batch(case, (50,), seed=7)
     columns = [c.contiguous() for c in x.unbind(-1)]
     value, grad = case.value_and_grad(x)
     col_value, col_grad = case.value_and_grad_columns(columns)
@@ -642,14 +642,14 @@ def test_columns_accept_separately_allocated_tensors(case: TestFunction) -> None
 
 
 def test_columns_keep_float32(case: TestFunction) -> None:
-    x = _random_points(case, (20,), seed=3).to(torch.float32)
+    x = _random_batch(case, (20,), seed=3).to(torch.float32)
     col_value, col_grad = case.value_and_grad_columns(list(x.unbind(-1)))
     assert col_value.dtype == torch.float32
     assert all(g.dtype == torch.float32 for g in col_grad)
 
 
 def test_wrong_number_of_columns_raises(case: TestFunction) -> None:
-    columns = list(_random_points(case, (5,), seed=0).unbind(-1))
+    columns = list(_random_batch(case, (5,), seed=0).unbind(-1))
     with pytest.raises(ValueError, match="coordinates"):
         case.value_and_grad_columns(columns[:-1])
     with pytest.raises(ValueError, match="coordinates"):
@@ -672,7 +672,7 @@ def test_rosenbrock_has_a_coordinate_form(dim: int) -> None:
 def test_rosenbrock_columns_value_sums_terms_in_order(dim: int) -> None:
     # f accumulated term by term, i = 1 .. d-1, exactly as the coordinate form does it
     f = get("rosenbrock", dim)
-    x = _random_points(f, (50,), seed=11)
+    x = _random_batch(f, (50,), seed=11)
     terms = [
         100.0 * (x[:, i + 1] - x[:, i] ** 2) ** 2 + (x[:, i] - 1.0) ** 2 for i in range(dim - 1)
     ]
@@ -686,7 +686,7 @@ def test_rosenbrock_columns_value_sums_terms_in_order(dim: int) -> None:
 def test_functions_pickle_with_their_coordinate_form(case: TestFunction) -> None:
     clone = pickle.loads(pickle.dumps(case))
     assert (clone.columns_fn is None) == (case.columns_fn is None)
-    x = _random_points(case, (10,), seed=5)
+    x = _random_batch(case, (10,), seed=5)
     value, grad = case.value_and_grad_columns(list(x.unbind(-1)))
     clone_value, clone_grad = clone.value_and_grad_columns(list(x.unbind(-1)))
     assert torch.equal(clone_value, value)
