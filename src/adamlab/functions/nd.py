@@ -37,23 +37,31 @@ def _check_dim(name: str, dim: int) -> None:
 # -- Rosenbrock -----------------------------------------------------------------------------
 
 
+def _rosenbrock_terms(a: Tensor, b: Tensor) -> Tensor:
+    """Term i of the sum for a = x_i and b = x_{i+1}: 100 (x_{i+1} - x_i^2)^2 + (x_i - 1)^2."""
+    return 100.0 * (b - a**2) ** 2 + (a - 1.0) ** 2
+
+
+def _rosenbrock_term_grads(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """The derivatives of term i (a = x_i, b = x_{i+1}): ``(d/dx_i, d/dx_{i+1})``.
+
+    d/dx_i = -400 x_i (x_{i+1} - x_i^2) + 2 (x_i - 1);  d/dx_{i+1} = 200 (x_{i+1} - x_i^2).
+    """
+    r = b - a**2
+    return -400.0 * a * r + 2.0 * (a - 1.0), 200.0 * r
+
+
 def _rosenbrock(x: Tensor) -> Tensor:
-    a, b = x[..., :-1], x[..., 1:]  # x_i and x_{i+1}, shape (..., d - 1)
-    # f = sum_{i=1}^{d-1} [100 (x_{i+1} - x_i^2)^2 + (x_i - 1)^2]
-    return (100.0 * (b - a**2) ** 2 + (a - 1.0) ** 2).sum(dim=-1)
+    # f = sum_{i=1}^{d-1} term_i, with x_i and x_{i+1} as shape (..., d - 1) slices
+    return _rosenbrock_terms(x[..., :-1], x[..., 1:]).sum(dim=-1)
 
 
 def _rosenbrock_grad(x: Tensor) -> Tensor:
     # coordinates first, (d, ...): the result is built coordinate-major, one contiguous block
     # per coordinate (the layout the benchmark engine's batches use, see classic2d._stack)
     coords = x.movedim(-1, 0)
-    a, b = coords[:-1], coords[1:]
-    r = b - a**2
-    # Each term i touches x_i and x_{i+1}:
-    #   d/dx_i     = -400 x_i (x_{i+1} - x_i^2) + 2 (x_i - 1)
-    #   d/dx_{i+1} =  200 (x_{i+1} - x_i^2)
-    from_left = -400.0 * a * r + 2.0 * (a - 1.0)  # lands on coordinates 0 .. d-2
-    from_right = 200.0 * r  # lands on coordinates 1 .. d-1
+    # term i lands on coordinates i (from the left: 0 .. d-2) and i + 1 (from the right)
+    from_left, from_right = _rosenbrock_term_grads(coords[:-1], coords[1:])
     # zero-padded to d coordinates (after, before): a padding compiles into the sum's loop,
     # where a concatenation with zeros would be written out first
     after, before = (0, 0) * (coords.dim() - 1) + (0, 1), (0, 0) * (coords.dim() - 1) + (1, 0)
@@ -64,23 +72,20 @@ def _rosenbrock_grad(x: Tensor) -> Tensor:
 def _rosenbrock_columns(columns: Sequence[Tensor]) -> tuple[Tensor, list[Tensor]]:
     """Value and gradient on the coordinates given one tensor each, ``(x_1, ..., x_d)``.
 
-    Plain per-coordinate arithmetic (no stacking or reduction over a dimension), the same
-    terms as :func:`_rosenbrock` and :func:`_rosenbrock_grad`; f accumulates the terms
-    i = 1 .. d-1 in order, so it can differ from the vectorised sum in the last bits for d > 2.
+    The terms of :func:`_rosenbrock` and :func:`_rosenbrock_grad`, one coordinate pair at a
+    time (no stacking or reduction over a dimension); f accumulates the terms i = 1 .. d-1 in
+    order, so it can differ from the vectorised sum in the last bits for d > 2.
     """
-    x = list(columns)
-    d = len(x)
-    r = [x[i + 1] - x[i] ** 2 for i in range(d - 1)]  # x_{i+1} - x_i^2
-    f = 100.0 * r[0] ** 2 + (x[0] - 1.0) ** 2
-    for i in range(1, d - 1):
-        f = f + (100.0 * r[i] ** 2 + (x[i] - 1.0) ** 2)
-    # term i gives -400 x_i r_i + 2 (x_i - 1) to x_i and 200 r_i to x_{i+1}
-    from_left = [-400.0 * x[i] * r[i] + 2.0 * (x[i] - 1.0) for i in range(d - 1)]
-    from_right = [200.0 * r[i] for i in range(d - 1)]
+    pairs = list(itertools.pairwise(columns))
+    f = _rosenbrock_terms(*pairs[0])
+    for pair in pairs[1:]:
+        f = f + _rosenbrock_terms(*pair)
+    grads = [_rosenbrock_term_grads(*pair) for pair in pairs]
+    # coordinate i collects term i's left part and term i-1's right part
     grad = (
-        [from_left[0]]
-        + [from_left[i] + from_right[i - 1] for i in range(1, d - 1)]
-        + [from_right[d - 2]]
+        [grads[0][0]]
+        + [grads[i][0] + grads[i - 1][1] for i in range(1, len(grads))]
+        + [grads[-1][1]]
     )
     return f, grad
 
