@@ -123,8 +123,10 @@ def peak_memory_child(path: str, sizes: list[int]) -> int:
     """In this (fresh) process: bytes the RSS high-water mark grows by over 5 steps."""
     # every path first steps a small replica of the same structure: the code pages and caches
     # torch touches on a path's first call (and the fast path's compiling, whose dynamic-shape
-    # graph then serves the real sizes) stay out of the step's peak
-    replica = make_params([16] * len(sizes), seed=1)
+    # graph then serves the real sizes) stay out of the step's peak. Sizes above 8192 shrink
+    # to 8192, which keeps the fast path's choice of graph (scalars hoisted from 4096 elements,
+    # adamlab.optim.fused.HOIST_FROM_ELEMENTS)
+    replica = make_params([min(n, 8192) for n in sizes], seed=1)
     make_optimizer(path, replica).step()
     params = make_params(sizes)
 

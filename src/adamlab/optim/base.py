@@ -154,8 +154,12 @@ class FunctionalOptimizer(torch.optim.Optimizer):
                 continue
             if param.grad.is_sparse:
                 raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            stored = self.state[param]
             state = self._read_state(param, group)
-            self._write_state(param, state)
+            # the compiled step writes into the stored tensors: store any field just created
+            # (first step) or converted (a Python step count from an old state dict)
+            if any(stored.get(key) is not getattr(state, f) for f, key in self.state_keys.items()):
+                self._write_state(param, state)
             params.append(param)
             detached.append(param.detach())
             grads.append(param.grad)
@@ -165,8 +169,9 @@ class FunctionalOptimizer(torch.optim.Optimizer):
         new_states = fused.fused_step(
             type(self).update_rule, hyperparameters, detached, grads, states
         )
-        for param, new_state in zip(params, new_states, strict=True):
-            self._write_state(param, new_state)
+        for param, state, new_state in zip(params, states, new_states, strict=True):
+            if new_state is not state:  # the step created a field (e.g. a momentum buffer)
+                self._write_state(param, new_state)
 
     # -- state in torch's layout ----------------------------------------------------------
 
