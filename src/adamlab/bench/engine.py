@@ -38,6 +38,7 @@ from torch import Tensor
 from adamlab.bench.drivers import Driver, make_driver, validated_group
 from adamlab.bench.spec import ExperimentSpec, OptimizerSpec
 from adamlab.bench.starts import starting_points
+from adamlab.compiled_call import CompiledFunction
 from adamlab.functional._scalars import hoisted_scalars
 from adamlab.functions import TestFunction, get
 from adamlab.optim import FunctionalOptimizer
@@ -376,7 +377,8 @@ def run_units(
         # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
         # their guards on every call (inductor's on-disk cache still makes repeats cheap)
         torch._dynamo.reset()
-        chunk_fn = torch.compile(chunk_fn, dynamic=False)
+        # after its first call, the chunk's graph runs without dynamo's per-call guards
+        chunk_fn = CompiledFunction(chunk_fn, pure=True, dynamic=False)
 
     curve_steps = log_spaced_steps(spec.steps, spec.curve_points)
     trace_steps = log_spaced_steps(spec.steps, spec.trace_points)

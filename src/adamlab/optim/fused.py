@@ -47,12 +47,12 @@ import math
 import re
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
-from torch._inductor.compile_fx import compile_fx
 
+from adamlab.compiled_call import Captured, DirectCall, compile_and_capture, direct_call
 from adamlab.functional._scalars import hoisted_scalars
 
 #: The most parameters one compiled graph updates. Larger graphs cut the per-call overhead
@@ -90,21 +90,10 @@ class _Signature(NamedTuple):
     hoist: bool
 
 
-class _Graph(NamedTuple):
-    """A compiled graph, called without dynamo: ``run(*inputs picked from the flat list)``."""
-
-    run: Callable[..., Any]
-    #: per graph input: (index into the flat list, None for the tensor or d for its size(d))
-    inputs: tuple[tuple[int, int | None], ...]
-
-    def __call__(self, flat: Sequence[Tensor]) -> None:
-        self.run(*[flat[i] if dim is None else flat[i].size(dim) for i, dim in self.inputs])
-
-
 class _Compiled(NamedTuple):
     """What one signature runs: the graph called directly, or else torch.compile's function."""
 
-    graph: _Graph | None
+    graph: DirectCall | None
     function: Callable[[list[Tensor]], list[tuple[Tensor | None, ...]]]
 
 
@@ -149,43 +138,28 @@ def _step_over_flat_list(
     return step
 
 
-def _graph_inputs(
-    graph_module: torch.fx.GraphModule, layout: Sequence[tuple[Any, ...]]
-) -> tuple[tuple[int, int | None], ...] | None:
-    """Where each input of a dynamo graph comes from in the flat list.
+def _sizes_stay_open(graph: Captured, layout: Sequence[tuple[Any, ...]]) -> bool:
+    """Whether the graph left open every size that :func:`_layout` leaves open.
 
-    None when the graph cannot be called directly on every chunk of the same ``layout``: an
-    input that is not a tensor of the flat list or one of its sizes, or a tensor whose size
-    :func:`_layout` leaves open but the graph fixed.
+    Dynamo may fix a size it was asked to keep dynamic (if the traced code depended on its
+    value); such a graph is only valid for that size, so it cannot serve the whole layout.
     """
-    inputs = []
-    for node in graph_module.graph.find_nodes(op="placeholder"):
-        source = getattr(node.meta.get("grapharg"), "source", None)
-        name = getattr(source, "name", None)
-        match = _INPUT_NAME.fullmatch(name() if callable(name) else str(name))
+    for source, example in zip(graph.sources, graph.examples, strict=True):
+        match = _INPUT_NAME.fullmatch(source)
         if match is None:
-            return None
-        index, dim = int(match[1]), None if match[2] is None else int(match[2])
-        example = node.meta.get("example_value")
+            return False
+        index, dim = int(match[1]), match[2]
         if (
             dim is None
             and len(layout[index]) == 3
             and not isinstance(example.shape[0], torch.SymInt)
         ):
-            return None
-        inputs.append((index, dim))
-    return tuple(inputs)
+            return False
+    return True
 
 
 def _compile(signature: _Signature, flat: list[Tensor]) -> tuple[_Compiled, list[Any]]:
     """Compile ``signature``'s step and run it once on ``flat``: (what later steps run, result)."""
-    captured: list[tuple[Callable[..., Any], Any]] = []
-
-    def inductor_keeping_the_graph(graph_module: torch.fx.GraphModule, example_inputs: Any) -> Any:
-        compiled = cast(Callable[..., Any], compile_fx(graph_module, example_inputs))
-        captured.append((compiled, _graph_inputs(graph_module, signature.tensors)))
-        return compiled
-
     step = _step_over_flat_list(
         signature.rule, dict(signature.constants), signature.state_type, signature.presence
     )
@@ -195,16 +169,14 @@ def _compile(signature: _Signature, flat: list[Tensor]) -> tuple[_Compiled, list
     fresh = types.FunctionType(
         step.__code__.replace(), step.__globals__, "step", None, step.__closure__
     )
-    function = torch.compile(
-        fresh, backend=inductor_keeping_the_graph, dynamic=True, fullgraph=True
-    )
+    function, captured = compile_and_capture(fresh, dynamic=True, fullgraph=True)
     # floats of the closure (betas, eps) become constants of the graph, not inputs
     with _scalars_once(signature.hoist), torch._dynamo.config.patch(specialize_float=True):
         created = function(flat)
     graph = None
-    nothing_created = all(field is None for fields in created for field in fields)
-    if len(captured) == 1 and captured[0][1] is not None and nothing_created:
-        graph = _Graph(*captured[0])
+    if len(captured) == 1 and _sizes_stay_open(captured[0], signature.tensors):
+        # the step writes into its arguments: a direct call only where it creates no field
+        graph = direct_call(fresh, captured, [flat], created, pure=False)
     return _Compiled(graph, function), created
 
 
@@ -283,7 +255,7 @@ def _run_chunk(
         return created
     if compiled.graph is not None:
         compiled.graph(flat)
-        return None
+        return None  # a graph called directly creates no field (see _compile)
     with _scalars_once(signature.hoist):
         return compiled.function(flat)
 

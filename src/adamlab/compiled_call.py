@@ -1,0 +1,251 @@
+"""A ``torch.compile``-d function whose later calls skip dynamo and run the compiled graph.
+
+Every call of a ``torch.compile``-d function passes through dynamo: it evaluates the guards of
+the cached graphs (one check per tensor argument and per constant the trace depended on), then
+runs the graph through a frame wrapper. On the small tensors of the fast optimizer path and
+of the benchmark engine that costs 50-60 us per call, as much as the work itself. Here the
+first call of a function goes through ``torch.compile`` as usual, with a backend that wraps
+inductor's and keeps the compiled graph (:func:`compile_and_capture`); later calls run the
+graph directly (:class:`DirectCall`), with the inputs picked out of the arguments where
+dynamo's trace read them, and the outputs put back into the structure the function returns.
+
+What stands in for dynamo's guards is the caller's promise, checked where it is cheap:
+
+* the caller keys each :class:`DirectCall` by everything the graph depends on in its
+  arguments (:func:`tensor_signature` gives dtype, device, shape and strides of every tensor,
+  and the structure around them), and calls it only with arguments of that key;
+* the function's closure and the globals it reads stay the same for the life of the call
+  (the fast optimizer path and the engine build one function per configuration; tensors
+  *inside* the closure may change value, they are read at every call);
+* a graph is used only if every one of its inputs comes from the arguments or the closure,
+  and the function's result holds exactly the graph's outputs, in order (checked for a pure
+  function on values, by a second run of the graph on the first call's inputs).
+Anything else keeps going through ``torch.compile``, guards and all.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple, cast
+
+import torch
+from torch import Tensor
+from torch.utils import _pytree as pytree
+
+
+class Captured(NamedTuple):
+    """One graph that inductor compiled, with dynamo's names of its inputs."""
+
+    run: Callable[..., Any]
+    #: per graph input, the Python expression (dynamo's "source") it was read from, in terms of
+    #: ``L``, the function's arguments and closure variables by name
+    sources: tuple[str, ...]
+    #: per graph input, the value it was traced with (a fake tensor with its symbolic sizes)
+    examples: tuple[Any, ...]
+    #: how many values the graph returns
+    outputs: int
+
+
+def compile_and_capture(
+    function: Callable[..., Any], **options: Any
+) -> tuple[Callable[..., Any], list[Captured]]:
+    """``torch.compile(function, **options)`` with inductor, and the list its graphs go into."""
+    captured: list[Captured] = []
+
+    def inductor_keeping_the_graph(graph_module: torch.fx.GraphModule, example_inputs: Any) -> Any:
+        # imported here, when compiling: importing inductor warns (a TorchScript helper)
+        from torch._inductor.compile_fx import compile_fx
+
+        # read before compiling: dynamo drops this metadata once its backend has returned
+        sources, examples = [], []
+        for node in graph_module.graph.find_nodes(op="placeholder"):
+            name = getattr(getattr(node.meta.get("grapharg"), "source", None), "name", None)
+            sources.append(str(name() if callable(name) else name))
+            examples.append(node.meta.get("example_value"))
+        (returned,) = graph_module.graph.find_nodes(op="output")[0].args
+        run = cast(Callable[..., Any], compile_fx(graph_module, example_inputs))
+        captured.append(Captured(run, tuple(sources), tuple(examples), len(returned)))
+        return run
+
+    return torch.compile(function, backend=inductor_keeping_the_graph, **options), captured
+
+
+def tensor_signature(args: Any) -> Any:
+    """What a graph depends on in ``args``: their structure (tuples, lists, named tuples,
+    dicts), and per tensor its dtype, device, shape, strides and ``requires_grad`` (other
+    values as they are). Hashable; cheaper than a pytree spec to build and to hash."""
+    if isinstance(args, Tensor):
+        return (args.dtype, args.device, args.shape, args.stride(), args.requires_grad)
+    if isinstance(args, tuple | list):
+        return (type(args), *(tensor_signature(item) for item in args))
+    if isinstance(args, dict):
+        return (dict, *((key, tensor_signature(value)) for key, value in args.items()))
+    return args
+
+
+class DirectCall:
+    """Runs a captured graph as ``function(*args)`` would, without dynamo (see module doc)."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        captured: Captured,
+        result: Any,
+        outputs: Sequence[int | None],
+    ) -> None:
+        self._run = captured.run
+        self._names = tuple(inspect.signature(function).parameters)
+        closure = function.__closure__ or ()
+        self._closure = {
+            name: cell.cell_contents
+            for name, cell in zip(function.__code__.co_freevars, closure, strict=True)
+        }
+        # dynamo's sources are Python expressions over L (that is how its guards read them)
+        self._inputs = eval("lambda L: [" + ", ".join(captured.sources) + "]", {})
+        self._result = result
+        self._any_output = any(index is not None for index in outputs)
+        self._rebuild = _rebuilder(result, iter(outputs))
+
+    def frame(self, args: Sequence[Any]) -> dict[str, Any]:
+        """The names dynamo's sources refer to: arguments and closure variables."""
+        return {**self._closure, **dict(zip(self._names, args, strict=True))}
+
+    def __call__(self, *args: Any) -> Any:
+        graph_outputs = self._run(*self._inputs(self.frame(args)))
+        if not self._any_output:
+            return self._result  # no tensor in it: the first call's result, as it was
+        return self._rebuild(graph_outputs)
+
+
+def direct_call(
+    function: Callable[..., Any],
+    captured: Sequence[Captured],
+    args: Sequence[Any],
+    result: Any,
+    *,
+    pure: bool,
+) -> DirectCall | None:
+    """A :class:`DirectCall` for the graph the first call ``function(*args) -> result`` ran.
+
+    Args:
+        function: the function as written (not the compiled one).
+        captured: the graphs compiled during that call (one, or the call cannot be replayed).
+        args: the call's arguments.
+        result: what the compiled function returned.
+        pure: the function does not modify its arguments, so its graph may run a second time
+            on them to match its outputs to ``result`` by value. An impure function qualifies
+            only if it returns no tensor.
+
+    Returns:
+        The direct call, or None where the graph cannot stand in for the function.
+    """
+    if len(captured) != 1:
+        return None
+    graph = captured[0]
+    leaves = _leaves(result)
+    tensors = [i for i, leaf in enumerate(leaves) if isinstance(leaf, Tensor)]
+    if any(
+        isinstance(x, Tensor)
+        for i, leaf in enumerate(leaves)
+        if i not in tensors
+        for x in pytree.tree_leaves(leaf)
+    ):
+        return None  # a tensor inside a structure other than tuples and lists
+    if len(tensors) != graph.outputs:
+        return None
+    candidate = DirectCall(function, graph, result, [None] * len(leaves))
+    try:
+        inputs = candidate._inputs(candidate.frame(args))
+    except Exception:  # a source that is not an argument or a closure variable
+        return None
+    if any(not isinstance(x, Tensor | int | float | bool) for x in inputs):
+        return None
+    if not tensors:
+        return candidate
+    argument_tensors = {id(x) for x in pytree.tree_leaves(list(args)) if isinstance(x, Tensor)}
+    if not pure or any(id(leaves[i]) in argument_tensors for i in tensors):
+        return None
+    # dynamo returns the tensors of the result in the order it meets them (that of _leaves); the
+    # replay checks that on values, so a graph is never trusted on the order alone
+    replayed = graph.run(*inputs)
+    if not all(_same(out, leaves[i]) for out, i in zip(replayed, tensors, strict=True)):
+        return None
+    outputs: list[int | None] = [None] * len(leaves)
+    for position, i in enumerate(tensors):
+        outputs[i] = position
+    return DirectCall(function, graph, result, outputs)
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The leaves of ``value`` through tuples and lists (named tuples included), in order."""
+    if isinstance(value, tuple | list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def _rebuilder(value: Any, outputs: Iterator[int | None]) -> Callable[[Sequence[Any]], Any]:
+    """A function of the graph's outputs that builds a result shaped like ``value``.
+
+    ``outputs`` gives, leaf by leaf in the order of :func:`_leaves`, the graph output that
+    replaces the leaf (None: the leaf stays as it is).
+    """
+    if isinstance(value, tuple | list):
+        parts = [_rebuilder(item, outputs) for item in value]
+        if hasattr(value, "_fields"):  # a named tuple
+            make = type(value)
+            return lambda graph_outputs: make(*[part(graph_outputs) for part in parts])
+        container = type(value)
+        return lambda graph_outputs: container(part(graph_outputs) for part in parts)
+    index = next(outputs)
+    if index is None:
+        return lambda graph_outputs: value
+    return lambda graph_outputs: graph_outputs[index]
+
+
+def _same(a: Any, b: Tensor) -> bool:
+    return (
+        isinstance(a, Tensor)
+        and a.dtype == b.dtype
+        and a.shape == b.shape
+        and bool(torch.equal(a, b) or (a.is_floating_point() and torch.allclose(a, b, 0, 0, True)))
+    )
+
+
+class CompiledFunction:
+    """``torch.compile(function, **options)``, run directly after the first call of each kind.
+
+    The first call with each :func:`tensor_signature` of the arguments goes through
+    ``torch.compile``; if that call compiled one graph that can stand in for the function
+    (:func:`direct_call`), later calls with the same signature run it directly.
+
+    Args:
+        function: the function; its closure and the globals it reads must not change.
+        pure: it does not modify its arguments (see :func:`direct_call`).
+        options: ``torch.compile``'s keyword arguments.
+    """
+
+    def __init__(self, function: Callable[..., Any], *, pure: bool, **options: Any) -> None:
+        self._function = function
+        self._pure = pure
+        self._compiled, self._captured = compile_and_capture(function, **options)
+        self._direct: dict[Any, DirectCall | None] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        key = tensor_signature(args)
+        direct = self._direct.get(key)
+        if direct is not None:
+            return direct(*args)
+        if key in self._direct:  # a signature whose graph cannot be called directly
+            return self._compiled(*args)
+        self._captured.clear()
+        result = self._compiled(*args)
+        self._direct[key] = direct_call(
+            self._function, self._captured, args, result, pure=self._pure
+        )
+        return result
+
+    @property
+    def direct_calls(self) -> int:
+        """How many argument signatures run their graph directly."""
+        return sum(direct is not None for direct in self._direct.values())
