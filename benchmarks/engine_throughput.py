@@ -13,16 +13,21 @@ compile cost is printed separately. Run from the repository root:
 
     .venv/bin/python benchmarks/engine_throughput.py            # all four optimizers x six
     .venv/bin/python benchmarks/engine_throughput.py --quick    # two optimizers x two functions
+    .venv/bin/python benchmarks/engine_throughput.py --through-dynamo   # (b) also without the
+                                      # direct call of the compiled graph, side by side
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
+from collections.abc import Iterator
 
 import torch
 
+from adamlab.bench import engine as engine_module
 from adamlab.bench.engine import run_units
 from adamlab.bench.spec import default_spec_dict, spec_from_dict
 from adamlab.functions import SUITES, get
@@ -79,6 +84,20 @@ def engine(
     return stepping, total, row_steps
 
 
+@contextlib.contextmanager
+def every_call_through_dynamo() -> Iterator[None]:
+    """The engine with plain ``torch.compile``: every call evaluates dynamo's guards (what the
+    engine did before it called its captured graph directly, ``adamlab.compiled_call``)."""
+    direct = engine_module.CompiledFunction
+    engine_module.CompiledFunction = lambda function, pure, **options: torch.compile(
+        function, **options
+    )
+    try:
+        yield
+    finally:
+        engine_module.CompiledFunction = direct
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
@@ -90,6 +109,11 @@ def main() -> None:
         "--chunk", type=int, default=1, help="steps per compiled call (the spec's chunk)"
     )
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument(
+        "--through-dynamo",
+        action="store_true",
+        help="also time (b) with every compiled call going through torch.compile's guards",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -122,6 +146,15 @@ def main() -> None:
             f"    {starts:>6} starts   {rate:>14.3g}          {row_steps / total:>14.3g}"
             f"          {rate / seed_rate:>8.0f}x   (compile {total - stepping:.1f} s)"
         )
+        if args.through_dynamo and not args.no_compile:
+            with every_call_through_dynamo():
+                dynamo_stepping, _, _ = engine(
+                    optimizers, functions, starts, args.steps, True, args.chunk
+                )
+            print(
+                f"    {'':>6}  every call through dynamo: {row_steps / dynamo_stepping:.3g}"
+                f" (the direct call: {dynamo_stepping / stepping:.2f}x as fast)"
+            )
 
     adam = [o for o in optimizers if o["name"] == "adam"]
     print("\n(c) Adam on Rosenbrock, stepping row-steps/s")

@@ -311,3 +311,50 @@ def test_batches_group_each_registry_optimizer_and_leave_classes_alone():
         run_units(spec, spec.optimizers[1], ["booth", "easom"])
     with pytest.raises(ValueError, match="share a dimension"):
         run_units(spec, spec.optimizers[0], ["booth", "ackley"])
+
+
+def test_the_compiled_step_called_directly_equals_every_call_through_torch_compile(monkeypatch):
+    """After its first call the engine runs the compiled graph without dynamo
+    (``adamlab.compiled_call``); the records are bit-identical to calling ``torch.compile``'s
+    function every time, including SGD's momentum buffer appearing after the first step."""
+    from adamlab.bench import engine
+    from adamlab.compiled_call import CompiledFunction
+
+    spec = spec_from_dict(
+        {
+            "optimizers": [
+                {"name": "sgd", "lr": 1e-3, "momentum": 0.9},
+                {"name": "adam", "lrs": [0.3, 1e-2]},
+            ],
+            "functions": ["rosenbrock", "booth", "easom"],
+            "starts": [{"name": "domain", "n": 5}],
+            "steps": 600,
+            "compile": True,
+        }
+    )
+    made: list[CompiledFunction] = []
+
+    def recorded(function, **options):
+        made.append(CompiledFunction(function, **options))
+        return made[-1]
+
+    monkeypatch.setattr(engine, "CompiledFunction", recorded)
+    direct = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
+    # SGD: one graph for the first step (no momentum buffer yet), one for the others
+    assert [compiled.direct_calls for compiled in made] == [2, 1]
+    monkeypatch.setattr(
+        engine,
+        "CompiledFunction",
+        lambda function, pure, **options: torch.compile(function, **options),
+    )
+    guarded = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
+    for ours_batch, theirs_batch in zip(direct, guarded, strict=True):
+        for ours, theirs in zip(ours_batch, theirs_batch, strict=True):
+            for field in dataclasses.fields(ours):
+                if field.name in ("seconds", "compile_seconds"):
+                    continue
+                a, b = getattr(ours, field.name), getattr(theirs, field.name)
+                if isinstance(a, np.ndarray):
+                    np.testing.assert_array_equal(a, b, err_msg=field.name)
+                else:
+                    assert a == b, field.name

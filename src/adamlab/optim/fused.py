@@ -61,8 +61,9 @@ MAX_TENSORS_PER_GRAPH = 32
 
 #: From this many elements per parameter (on average over a chunk) the compiled step computes
 #: its scalars once per tensor (:func:`hoisted_scalars`): that costs two operator calls per
-#: tensor (~16 us), inlining them costs ~5 ns per element (measured, one float32 tensor:
-#: 56 against 72 us per step at 1e3 elements, 104 against 76 us at 1e4). Same results.
+#: tensor (~16 us), inlining them costs ~5 ns per element (measured with one float32 tensor,
+#: `Adam(fused=True).step()`: 56 against 72 us per step at 1e3 elements, 104 against 76 us at
+#: 1e4). The results are the same bits either way (tests/test_fused.py).
 HOIST_FROM_ELEMENTS = 4096
 
 
