@@ -253,6 +253,19 @@ def test_unknown_schedule_is_refused():
         _spec(optimizers=[{"name": "adam", "schedule": "cosin"}])
 
 
+def _assert_same_records(ours, theirs) -> None:
+    """Every field of two units' results equal, bit for bit and dtype too; timings aside."""
+    for field in dataclasses.fields(ours):
+        if field.name in ("seconds", "compile_seconds"):
+            continue
+        a, b = getattr(ours, field.name), getattr(theirs, field.name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype, field.name
+            np.testing.assert_array_equal(a, b, err_msg=field.name)
+        else:
+            assert a == b, field.name
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 def test_a_batch_of_functions_equals_each_unit_run_alone(compiled):
     """run_units steps several functions' units as one batch; every unit's records equal a
@@ -271,16 +284,7 @@ def test_a_batch_of_functions_equals_each_unit_run_alone(compiled):
         batch = run_units(spec, optimizer, spec.functions)
         assert [unit.function for unit in batch] == list(spec.functions)
         for unit in batch:
-            alone = run_unit(spec, optimizer, unit.function)
-            for field in dataclasses.fields(unit):
-                if field.name in ("seconds", "compile_seconds"):
-                    continue
-                ours, theirs = getattr(unit, field.name), getattr(alone, field.name)
-                if isinstance(ours, np.ndarray):
-                    assert ours.dtype == theirs.dtype, field.name
-                    np.testing.assert_array_equal(ours, theirs, err_msg=field.name)
-                else:
-                    assert ours == theirs, field.name
+            _assert_same_records(unit, run_unit(spec, optimizer, unit.function))
             if unit.steps_run < spec.steps:
                 stopped.add(unit.steps_run)
             diverged += int(unit.diverged.sum())
@@ -350,11 +354,4 @@ def test_the_compiled_step_called_directly_equals_every_call_through_torch_compi
     guarded = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
     for ours_batch, theirs_batch in zip(direct, guarded, strict=True):
         for ours, theirs in zip(ours_batch, theirs_batch, strict=True):
-            for field in dataclasses.fields(ours):
-                if field.name in ("seconds", "compile_seconds"):
-                    continue
-                a, b = getattr(ours, field.name), getattr(theirs, field.name)
-                if isinstance(a, np.ndarray):
-                    np.testing.assert_array_equal(a, b, err_msg=field.name)
-                else:
-                    assert a == b, field.name
+            _assert_same_records(ours, theirs)

@@ -125,6 +125,21 @@ def test_chunk_sizes() -> None:
     assert max(chunk_sizes(1001, limit=100)) <= 100
 
 
+def _step_both(
+    ours: list[torch.Tensor],
+    opt: Adam,
+    theirs: list[torch.Tensor],
+    ref: torch.optim.Adam,
+    generator: torch.Generator,
+) -> None:
+    """One step of both optimizers on the same random gradients."""
+    for a, b in zip(ours, theirs, strict=True):
+        a.grad = torch.randn(a.shape, generator=generator)
+        b.grad = a.grad.clone()
+    opt.step()
+    ref.step()
+
+
 def _refuse(flat: object) -> object:
     raise AssertionError("a step went through torch.compile instead of the compiled graph")
 
@@ -135,11 +150,7 @@ def test_after_the_first_step_the_compiled_graph_is_called_without_dynamo(
     ours, opt, theirs, ref = _pair([(4, 3), (5,)], lr=1e-2, amsgrad=True)
     generator = torch.Generator().manual_seed(2)
     for step in range(6):
-        for a, b in zip(ours, theirs, strict=True):
-            a.grad = torch.randn(a.shape, generator=generator)
-            b.grad = a.grad.clone()
-        opt.step()
-        ref.step()
+        _step_both(ours, opt, theirs, ref, generator)
         if step == 0:
             # from now on every step must take the direct call
             for signature, compiled in list(fused._COMPILED.items()):
@@ -158,21 +169,15 @@ def test_state_tensors_of_another_layout_get_a_graph_of_their_own() -> None:
     ours, opt, theirs, ref = _pair([(6,)], lr=1e-2)
     generator = torch.Generator().manual_seed(3)
 
-    def step_both() -> None:
-        ours[0].grad = torch.randn(6, generator=generator)
-        theirs[0].grad = ours[0].grad.clone()
-        opt.step()
-        ref.step()
-
-    step_both()
-    step_both()
+    _step_both(ours, opt, theirs, ref, generator)
+    _step_both(ours, opt, theirs, ref, generator)
     before = len(fused._COMPILED)
     backing = torch.zeros(12)
     strided = backing[::2]
     strided.copy_(opt.state[ours[0]]["exp_avg"])
     opt.state[ours[0]]["exp_avg"] = strided
-    step_both()
-    step_both()
+    _step_both(ours, opt, theirs, ref, generator)
+    _step_both(ours, opt, theirs, ref, generator)
     assert len(fused._COMPILED) == before + 1
     assert opt.state[ours[0]]["exp_avg"] is strided
     torch.testing.assert_close(strided, ref.state[theirs[0]]["exp_avg"], rtol=1e-5, atol=1e-9)
@@ -219,11 +224,7 @@ def test_one_graph_serves_every_size_with_the_same_layout() -> None:
         ours, opt, theirs, ref = _pair(shapes, lr=1e-2, weight_decay=0.1)
         generator = torch.Generator().manual_seed(5)
         for _ in range(3):
-            for a, b in zip(ours, theirs, strict=True):
-                a.grad = torch.randn(a.shape, generator=generator)
-                b.grad = a.grad.clone()
-            opt.step()
-            ref.step()
+            _step_both(ours, opt, theirs, ref, generator)
         for a, b in zip(ours, theirs, strict=True):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
