@@ -103,8 +103,9 @@ class DirectCall:
         }
         # dynamo's sources are Python expressions over L (that is how its guards read them)
         self._inputs = eval("lambda L: [" + ", ".join(captured.sources) + "]", {})
-        self._result = result
         self._any_output = any(index is not None for index in outputs)
+        # kept only where it is what every call returns (no tensor in it)
+        self._result = None if self._any_output else result
         self._rebuild = _rebuilder(result, iter(outputs))
 
     def frame(self, args: Sequence[Any]) -> dict[str, Any]:
@@ -233,7 +234,10 @@ class CompiledFunction:
 
     def __call__(self, *args: Any) -> Any:
         key = tensor_signature(args)
-        direct = self._direct.get(key)
+        try:
+            direct = self._direct.get(key)
+        except TypeError:  # an argument that cannot be part of a key: no direct call
+            return self._compiled(*args)
         if direct is not None:
             return direct(*args)
         if key in self._direct:  # a signature whose graph cannot be called directly
