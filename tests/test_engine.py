@@ -317,7 +317,10 @@ def test_batches_group_each_registry_optimizer_and_leave_classes_alone():
         run_units(spec, spec.optimizers[0], ["booth", "ackley"])
 
 
-def test_the_compiled_step_called_directly_equals_every_call_through_torch_compile(monkeypatch):
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_the_compiled_step_called_directly_equals_every_call_through_torch_compile(
+    monkeypatch, chunk
+):
     """After its first call the engine runs the compiled graph without dynamo
     (``adamlab.compiled_call``); the records are bit-identical to calling ``torch.compile``'s
     function every time, including SGD's momentum buffer appearing after the first step."""
@@ -334,6 +337,7 @@ def test_the_compiled_step_called_directly_equals_every_call_through_torch_compi
             "starts": [{"name": "domain", "n": 5}],
             "steps": 600,
             "compile": True,
+            "chunk": chunk,
         }
     )
     made: list[CompiledFunction] = []
