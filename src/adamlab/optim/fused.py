@@ -16,9 +16,9 @@ How one step reaches the compiled code:
   equal where equal share a signature);
 * the first step of a signature runs through ``torch.compile`` (dynamo traces the rule,
   inductor compiles it); a backend that wraps inductor's keeps the compiled graph and where
-  each of its inputs comes from in the flat list;
-* every later step of the signature calls that compiled graph directly (:class:`_Graph`),
-  without dynamo. Dynamo's per-call work (its guards on every tensor, the frame wrapper) took
+  each of its inputs comes from in the flat list (:mod:`adamlab.compiled_call`);
+* every later step of the signature calls that compiled graph directly
+  (:class:`~adamlab.compiled_call.DirectCall`), without dynamo. Dynamo's per-call work (its guards on every tensor, the frame wrapper) took
   ~50 us per call, more than the whole step of a tensor of 1e3 elements; the signature is what
   those guards checked, so the graph only ever sees inputs of the kind it was compiled for. A
   signature whose graph cannot be called that way (a step that creates a state field, e.g.
