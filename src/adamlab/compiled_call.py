@@ -3,7 +3,7 @@
 Every call of a ``torch.compile``-d function passes through dynamo: it evaluates the guards of
 the cached graphs (one check per tensor argument and per constant the trace depended on), then
 runs the graph through a frame wrapper. On the small tensors of the fast optimizer path and
-of the benchmark engine that costs 50-60 us per call, as much as the work itself. Here the
+of the benchmark engine that costs as much as the work itself (docs/performance.md). Here the
 first call of a function goes through ``torch.compile`` as usual, with a backend that wraps
 inductor's and keeps the compiled graph (:func:`compile_and_capture`); later calls run the
 graph directly (:class:`DirectCall`), with the inputs picked out of the arguments where

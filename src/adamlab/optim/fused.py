@@ -18,12 +18,12 @@ How one step reaches the compiled code:
   inductor compiles it); a backend that wraps inductor's keeps the compiled graph and where
   each of its inputs comes from in the flat list (:mod:`adamlab.compiled_call`);
 * every later step of the signature calls that compiled graph directly
-  (:class:`~adamlab.compiled_call.DirectCall`), without dynamo. Dynamo's per-call work (its guards on every tensor, the frame wrapper) took
-  ~50 us per call, more than the whole step of a tensor of 1e3 elements; the signature is what
-  those guards checked, so the graph only ever sees inputs of the kind it was compiled for. A
-  signature whose graph cannot be called that way (a step that creates a state field, e.g.
-  SGD's first momentum buffer, or a graph that fixed a size) keeps going through
-  ``torch.compile``, guards and all.
+  (:class:`~adamlab.compiled_call.DirectCall`), without dynamo's per-call work (its guards
+  on every tensor, the frame wrapper), which outweighed the step itself on small tensors
+  (docs/performance.md). The signature is what those guards checked, so the graph only ever
+  sees inputs of the kind it was compiled for. A signature whose graph cannot be called that
+  way (a step that creates a state field, e.g. SGD's first momentum buffer, or a graph that
+  fixed a size) keeps going through ``torch.compile``, guards and all.
 
 What keeps the compiled graph cheap:
 
