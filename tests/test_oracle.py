@@ -134,10 +134,14 @@ def hyperparameters(draw: st.DrawFn, entry: OptimizerEntry) -> dict[str, Any]:
         for name, strategy in STRATEGIES.items()
         if name in ours and name in theirs and name not in entry.kwargs
     }
-    if entry.torch_twin is None and "betas" in options and options["betas"][0] < 1e-6:
-        # 0 < beta1 < 1e-6 rounds 1 - beta1 to 1: adamlab's lerp then gives m_t = g_t exactly,
-        # the paper's beta1 m + (1 - beta1) g keeps beta1 m_{t-1}; where g_t = 0 over a whole
-        # tensor (saturated tanh units) that relative deviation is 1 on values ~1e-200
+    if entry.torch_twin is None and "betas" in options and options["betas"][0] < 1e-3:
+        # A tiny beta1 > 0 makes the paper's formula and adamlab's lerp part ways by more than
+        # rounding shows elsewhere. Below 1e-6, 1 - beta1 rounds to 1: the lerp gives m_t = g_t
+        # exactly, the paper's beta1 m + (1 - beta1) g keeps beta1 m_{t-1}; where g_t = 0 over
+        # a whole tensor (saturated tanh units) that relative deviation is 1 on values ~1e-200.
+        # Below ~1e-3, AdaBelief's g_t - m_t = beta1 (g_t - m_{t-1}) cancels: one ulp between
+        # the two ways of computing m_t becomes ~ulp / beta1 in it (measured: beta1 = 6.1e-5,
+        # betas[1] = 0.5, float64, 3.4e-10 on exp_avg_var at step 187; 2.4e-16 at beta1 = 0)
         options["betas"] = (0.0, options["betas"][1])
     if options.get("nesterov"):
         # Nesterov needs momentum > 0 and no dampening
@@ -147,7 +151,9 @@ def hyperparameters(draw: st.DrawFn, entry: OptimizerEntry) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-@settings(max_examples=20, deadline=None)
+# derandomize: the same examples at every run, so that a fresh checkout's test run is
+# reproducible (a random draw that fails shows up as a failing CI, not as a flaky one)
+@settings(max_examples=20, deadline=None, derandomize=True)
 @given(data=st.data())
 def test_random_hyperparameters(name: str, data: st.DataObject) -> None:
     entry = OPTIMIZERS[name]
