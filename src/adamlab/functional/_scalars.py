@@ -97,16 +97,16 @@ def _materialize(x: Tensor) -> Tensor:
 
 
 @contextmanager
-def hoisted_scalars() -> Iterator[None]:
+def hoisted_scalars(enabled: bool = True) -> Iterator[None]:
     """Within this block, :func:`once` makes compiled graphs compute 0-dim values once.
 
     Off by default: each hoisted value costs the compiled graph one more call, which pays off
-    over large tensors (the fast optimizer path) but not over the benchmark engine's small
-    batches. Tracing reads the switch, and dynamo guards on it, so each setting gets its own
-    graph.
+    over large tensors but not over small ones, so callers pass ``enabled`` from their sizes
+    (``hoisted_scalars(False)`` leaves the switch off). Tracing reads the switch, and dynamo
+    guards on it, so each setting gets its own graph.
     """
     global _hoisting
-    previous, _hoisting = _hoisting, True
+    previous, _hoisting = _hoisting, enabled
     try:
         yield
     finally:

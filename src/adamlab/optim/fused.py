@@ -42,7 +42,6 @@ What keeps the compiled graph cheap:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import types
@@ -67,11 +66,6 @@ MAX_TENSORS_PER_GRAPH = 32
 HOIST_FROM_ELEMENTS = 4096
 
 
-def _scalars_once(hoist: bool) -> contextlib.AbstractContextManager[None]:
-    """:func:`hoisted_scalars` where ``hoist``, else nothing (the switch is read at tracing)."""
-    return hoisted_scalars() if hoist else contextlib.nullcontext()
-
-
 #: A graph input as dynamo names it: one tensor of the flat list, or the size of one of its
 #: dimensions (a dynamic shape).
 _INPUT_NAME = re.compile(r"L\['flat'\]\[(\d+)\](?:\.size\(\)\[(\d+)\])?")
@@ -87,7 +81,7 @@ class _Signature(NamedTuple):
     presence: tuple[tuple[bool, ...], ...]
     #: per tensor of the flat list: what the graph may rely on (see :func:`_layout`)
     tensors: tuple[tuple[Any, ...], ...]
-    #: whether the step's scalars are computed once per tensor (see :func:`_scalars_once`)
+    #: whether the step's scalars are computed once per tensor (see :data:`HOIST_FROM_ELEMENTS`)
     hoist: bool
 
 
@@ -172,7 +166,7 @@ def _compile(signature: _Signature, flat: list[Tensor]) -> tuple[_Compiled, list
     )
     function, captured = compile_and_capture(fresh, dynamic=True, fullgraph=True)
     # floats of the closure (betas, eps) become constants of the graph, not inputs
-    with _scalars_once(signature.hoist), torch._dynamo.config.patch(specialize_float=True):
+    with hoisted_scalars(signature.hoist), torch._dynamo.config.patch(specialize_float=True):
         created = function(flat)
     graph = None
     if len(captured) == 1 and _sizes_stay_open(captured[0], signature.tensors):
@@ -257,7 +251,7 @@ def _run_chunk(
     if compiled.graph is not None:
         compiled.graph(flat)
         return None  # a graph called directly creates no field (see _compile)
-    with _scalars_once(signature.hoist):
+    with hoisted_scalars(signature.hoist):
         return compiled.function(flat)
 
 
