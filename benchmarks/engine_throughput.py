@@ -89,8 +89,8 @@ def every_call_through_dynamo() -> Iterator[None]:
     """The engine with plain ``torch.compile``: every call evaluates dynamo's guards (what the
     engine did before it called its captured graph directly, ``adamlab.compiled_call``)."""
     direct = engine_module.CompiledFunction
-    engine_module.CompiledFunction = lambda function, pure, **options: torch.compile(
-        function, **options
+    engine_module.CompiledFunction = lambda function, pure, inductor_config=None, **options: (
+        torch.compile(function, options=dict(inductor_config or {}), **options)
     )
     try:
         yield

@@ -26,7 +26,7 @@ Anything else keeps going through ``torch.compile``, guards and all.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
 import torch
@@ -48,10 +48,18 @@ class Captured(NamedTuple):
 
 
 def compile_and_capture(
-    function: Callable[..., Any], **options: Any
+    function: Callable[..., Any],
+    *,
+    inductor_config: Mapping[str, Any] | None = None,
+    **options: Any,
 ) -> tuple[Callable[..., Any], list[Captured]]:
-    """``torch.compile(function, **options)`` with inductor, and the list its graphs go into."""
+    """``torch.compile(function, **options)`` with inductor, and the list its graphs go into.
+
+    ``inductor_config``: settings of ``torch._inductor.config`` for these graphs only (what
+    ``torch.compile``'s ``options`` does for its own inductor backend).
+    """
     captured: list[Captured] = []
+    patches = dict(inductor_config or {})
 
     def inductor_keeping_the_graph(graph_module: torch.fx.GraphModule, example_inputs: Any) -> Any:
         # imported here, when compiling: importing inductor warns (a TorchScript helper)
@@ -64,7 +72,9 @@ def compile_and_capture(
             sources.append(str(name() if callable(name) else name))
             examples.append(node.meta.get("example_value"))
         (returned,) = graph_module.graph.find_nodes(op="output")[0].args
-        run = cast(Callable[..., Any], compile_fx(graph_module, example_inputs))
+        run = cast(
+            Callable[..., Any], compile_fx(graph_module, example_inputs, config_patches=patches)
+        )
         captured.append(Captured(run, tuple(sources), tuple(examples), len(returned)))
         return run
 
@@ -223,13 +233,23 @@ class CompiledFunction:
     Args:
         function: the function; its closure and the globals it reads must not change.
         pure: it does not modify its arguments (see :func:`direct_call`).
+        inductor_config: settings of ``torch._inductor.config`` for its graphs.
         options: ``torch.compile``'s keyword arguments.
     """
 
-    def __init__(self, function: Callable[..., Any], *, pure: bool, **options: Any) -> None:
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        *,
+        pure: bool,
+        inductor_config: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> None:
         self._function = function
         self._pure = pure
-        self._compiled, self._captured = compile_and_capture(function, **options)
+        self._compiled, self._captured = compile_and_capture(
+            function, inductor_config=inductor_config, **options
+        )
         self._direct: dict[Any, DirectCall | None] = {}
 
     def __call__(self, *args: Any) -> Any:

@@ -83,6 +83,9 @@ class Driver:
     init: Callable[[Tensor], Any]
     step: StepFn
     compilable: bool
+    #: each coordinate's update reads only that coordinate (and shared scalars such as the
+    #: step count), so the rule may step the coordinates of a batch separately
+    elementwise: bool = False
 
 
 def functional_driver(
@@ -110,7 +113,8 @@ def functional_driver(
             lr = lr * schedule(t)
         return cls.update_rule(theta, grad, state, **{**hyper, "lr": lr})
 
-    return Driver(init=init, step=step, compilable=True)
+    # every registry rule is element-wise (tests/test_engine.py steps each one by columns)
+    return Driver(init=init, step=step, compilable=True, elementwise=True)
 
 
 def class_driver(

@@ -24,6 +24,7 @@ theta_T). ``hit_evals`` holds that evaluation count (-1: never); steps to a targ
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -107,13 +108,18 @@ class _Tracker:
 
     @staticmethod
     def observe(
-        gap: Tensor, best: Tensor, misses: Tensor, targets: Tensor
-    ) -> tuple[Tensor, Tensor]:
-        """Fold the gap f(theta_t) - f* into best-so-far and the miss counts."""
+        gap: Tensor, best: Tensor, misses: Sequence[Tensor], targets: Sequence[Tensor]
+    ) -> tuple[Tensor, list[Tensor]]:
+        """Fold the gap f(theta_t) - f* into best-so-far and the miss counts (one ``[B]``
+        count per target: a single ``[T, B]`` add would be a loop of its own when compiled,
+        apart from the other per-row work)."""
         # a NaN gap compares false: a row that went non-finite keeps its best finite value
         best = torch.where(gap < best, gap, best)
-        misses = misses + (best > targets.unsqueeze(-1)).to(misses.dtype)
-        return best, misses
+        counts = [
+            count + (best > target).to(count.dtype)
+            for count, target in zip(misses, targets, strict=True)
+        ]
+        return best, counts
 
     @staticmethod
     def first_hits(best: Tensor, misses: Tensor, targets: Tensor) -> Tensor:
@@ -122,8 +128,66 @@ class _Tracker:
         return torch.where(reached, misses + 1, NEVER).t().to(torch.int64)
 
 
+#: Pieces of a batch: the whole ``[B, d]`` iterate, or its d columns ``[B, 1]`` (see _Layout).
+Pieces = list[Tensor]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the compiled chunk splits the batch: whole, or one ``[B, 1]`` piece per coordinate.
+
+    By columns, every operation of an iteration (the function, the rule, the book-keeping)
+    runs over the same B rows, so the compiler fuses the whole iteration, and K iterations
+    per call, into one loop over the rows that keeps iterate, moments and book-keeping in
+    registers. Whole, the rule's operations run over ``(d, B)`` and the book-keeping over
+    ``B``: separate loops, with every tensor between them going through memory. Measured in
+    docs/performance.md. Columns need an element-wise rule (each coordinate's update reads
+    only that coordinate) and few coordinates (each is traced separately).
+    """
+
+    columns: bool
+
+    def split(self, theta: Tensor) -> Pieces:
+        if not self.columns:
+            return [theta]
+        return [theta[:, i : i + 1] for i in range(theta.shape[-1])]
+
+    def split_state(self, state: Any, d: int) -> list[Any]:
+        if not self.columns:
+            return [state]
+        # fields shaped like the iterate split with it; the rest (the step count) is shared
+        return [_map_tensors(functools.partial(_column, i=i), state) for i in range(d)]
+
+    @staticmethod
+    def join(pieces: Sequence[Tensor]) -> Tensor:
+        """The ``[B, d]`` iterate from its pieces; from columns it is stored coordinate-major
+        (see _coordinate_major) as it is built, saving the compiled call a copy."""
+        if len(pieces) == 1:
+            return pieces[0]
+        return torch.stack([piece[:, 0] for piece in pieces]).t()
+
+    @staticmethod
+    def join_state(states: Sequence[Any]) -> Any:
+        if len(states) == 1 or not (isinstance(states[0], tuple) and hasattr(states[0], "_fields")):
+            return states[0]
+        fields = []
+        for values in zip(*states, strict=True):
+            first = values[0]
+            per_element = isinstance(first, Tensor) and first.dim() == 2
+            fields.append(_Layout.join(list(values)) if per_element else first)
+        return type(states[0])(*fields)
+
+
+def _column(x: Tensor, i: int) -> Tensor:
+    """Column i (``[B, 1]``) of a field shaped like the iterate; other fields as they are."""
+    return x[:, i : i + 1] if x.dim() == 2 else x
+
+
 def _make_chunk(
-    gap_and_grad: Callable[[Tensor], tuple[Tensor, Tensor]], driver: Driver, k: int
+    gap_and_grad: Callable[[Pieces], tuple[Tensor, Pieces]],
+    driver: Driver,
+    k: int,
+    layout: _Layout,
 ) -> Callable[..., Any]:
     """K iterations for all rows; pure in its inputs, so ``torch.compile`` can fuse it."""
 
@@ -138,27 +202,39 @@ def _make_chunk(
         targets: Tensor,
         trace_index: Tensor,
     ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor]:
+        pieces = layout.split(theta)
+        states = layout.split_state(state, theta.shape[-1])
+        counts, levels = list(misses.unbind(0)), list(targets.unbind(0))
         bests = []
         traces = []
         for i in range(k):
             t = t0 + i
-            gap, g = gap_and_grad(theta)
-            best, misses = _Tracker.observe(gap, best, misses, targets)
+            gap, grads = gap_and_grad(pieces)
+            best, counts = _Tracker.observe(gap, best, counts, levels)
             # rows of a unit that has stopped early are frozen (see run_units)
             moving = (diverged < 0) & active
-            new_theta, state = driver.step(theta, g, state, t)
+            stepped = [
+                driver.step(piece, g, s, t)
+                for piece, g, s in zip(pieces, grads, states, strict=True)
+            ]
             # a row diverges at step t + 1 when theta_{t+1} (or f(theta_t)) is not finite;
             # it then stays frozen at its last finite iterate
-            bad = _non_finite_rows(gap, new_theta)
+            bad = _non_finite_rows(gap, [new for new, _ in stepped])
             diverged = torch.where(moving & bad, t + 1, diverged)
-            theta = torch.where((moving & ~bad).unsqueeze(-1), new_theta, theta)
+            keep = (moving & ~bad).unsqueeze(-1)
+            pieces = [
+                torch.where(keep, new, piece)
+                for (new, _), piece in zip(stepped, pieces, strict=True)
+            ]
+            states = [s for _, s in stepped]
+            theta = layout.join(pieces)
             bests.append(best)
             traces.append(theta.index_select(0, trace_index))
         return (
             _coordinate_major(theta),
-            _map_tensors(_coordinate_major, state),
+            _map_tensors(_coordinate_major, layout.join_state(states)),
             best,
-            misses,
+            torch.stack(counts),
             diverged,
             t0 + k,
             # one step per chunk: the caller reads ``best`` itself, saving a copy per step
@@ -169,8 +245,9 @@ def _make_chunk(
     return chunk
 
 
-def _non_finite_rows(gap: Tensor, theta: Tensor) -> Tensor:
-    """``[B]`` bool: f - f* or any coordinate of theta is NaN or infinite.
+def _non_finite_rows(gap: Tensor, pieces: Pieces) -> Tensor:
+    """``[B]`` bool: f - f* or any coordinate of the iterate (given in pieces) is NaN or
+    infinite.
 
     For a few coordinates the test is written per coordinate: the compiled step then checks
     each row in the same vectorised loop as the other per-row book-keeping, where
@@ -180,16 +257,20 @@ def _non_finite_rows(gap: Tensor, theta: Tensor) -> Tensor:
     infinite f(theta_t) at a finite theta_t would then go unnoticed for a step.
     """
     finite = torch.isfinite(gap)
-    if theta.shape[-1] <= _UNROLLED_COORDINATES:
-        for i in range(theta.shape[-1]):
-            finite = finite & torch.isfinite(theta[..., i])
-    else:
-        finite = finite & torch.isfinite(theta).all(dim=-1)
+    for piece in pieces:
+        if piece.shape[-1] <= _UNROLLED_COORDINATES:
+            for i in range(piece.shape[-1]):
+                finite = finite & torch.isfinite(piece[..., i])
+        else:
+            finite = finite & torch.isfinite(piece).all(dim=-1)
     return ~finite
 
 
 #: Up to this many coordinates the finiteness test is unrolled (see _non_finite_rows).
 _UNROLLED_COORDINATES = 8
+
+#: Up to this many coordinates a compiled batch of an element-wise rule runs by columns.
+_COLUMNS_UP_TO = 8
 
 
 def _scalars_hoisted(elements: int) -> AbstractContextManager[None]:
@@ -205,6 +286,23 @@ def _scalars_hoisted(elements: int) -> AbstractContextManager[None]:
 _HOIST_FROM_ELEMENTS = 8192
 
 
+def _layout(driver: Driver, d: int, compiled: bool) -> _Layout:
+    """By columns where it pays: compiled (eagerly, columns only multiply the operator calls)
+    with an element-wise rule and at most ``_COLUMNS_UP_TO`` coordinates."""
+    return _Layout(columns=compiled and driver.elementwise and d <= _COLUMNS_UP_TO)
+
+
+def _fusion(layout: _Layout) -> dict[str, Any]:
+    """Inductor settings for the chunk: by columns, let every operation of the K iterations
+    join one loop (inductor's default stops fusing at 64 operations per kernel, which cuts
+    even one iteration of a batch of several functions into kernels that pass the iterate
+    through memory)."""
+    return {"max_fusion_size": _MAX_FUSION_SIZE} if layout.columns else {}
+
+
+_MAX_FUSION_SIZE = 4096
+
+
 def _coordinate_major(x: Tensor) -> Tensor:
     """The same ``[B, d]`` values stored coordinate-major (``[d, B]`` memory).
 
@@ -212,7 +310,9 @@ def _coordinate_major(x: Tensor) -> Tensor:
     starts and vectorises; row-major, the per-row reductions over d keep it scalar. Measured
     side by side at 10,000 rows: ~2x faster per step.
     """
-    return x.t().contiguous().t() if x.dim() == 2 else x
+    if x.dim() != 2 or x.t().is_contiguous():
+        return x
+    return x.t().contiguous().t()
 
 
 def _map_tensors(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
@@ -258,27 +358,36 @@ def _blocks(spec: ExperimentSpec, function_names: Sequence[str], n_lrs: int) -> 
     return blocks
 
 
-def _batch_gap_and_grad(blocks: Sequence[_Block]) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
-    """``theta [B, d] -> (f - f* [B], grad [B, d])``, each block with its own function."""
-    if len(blocks) == 1:
-        function = blocks[0].function
+def _batch_gap_and_grad(blocks: Sequence[_Block]) -> Callable[[Pieces], tuple[Tensor, Pieces]]:
+    """``pieces -> (f - f* [B], gradient in the same pieces)``, each block with its own
+    function: the iterate whole (``[theta]``, ``[B, d]``) or by columns (d x ``[B, 1]``)."""
 
-        def one(theta: Tensor) -> tuple[Tensor, Tensor]:
-            f, g = function.value_and_grad(theta)
-            return f - function.f_star, g
+    def evaluate(function: TestFunction, pieces: Pieces) -> tuple[Tensor, Pieces]:
+        if len(pieces) == 1:
+            f, g = function.value_and_grad(pieces[0])
+            return f, [g]
+        f, columns = function.value_and_grad_columns([piece[:, 0] for piece in pieces])
+        return f, [column.unsqueeze(-1) for column in columns]
 
-        return one
-
-    def several(theta: Tensor) -> tuple[Tensor, Tensor]:
+    def several(pieces: Pieces) -> tuple[Tensor, Pieces]:
         gaps, grads = [], []
         for block in blocks:
-            f, g = block.function.value_and_grad(theta[block.rows])
+            f, g = evaluate(block.function, [piece[block.rows] for piece in pieces])
             gaps.append(f - block.function.f_star)
-            grads.append(g.movedim(-1, 0))
-        # joined coordinate-major ([d, B] memory), the layout of the batch (_coordinate_major)
-        return torch.cat(gaps), torch.cat(grads, dim=1).movedim(0, -1)
+            grads.append(g)
+        # each piece's gradient joined over the blocks coordinate-major ([d, B] memory), the
+        # layout of the batch (_coordinate_major)
+        joined = [
+            _join_rows([g[i].movedim(-1, 0) for g in grads], dim=1).movedim(0, -1)
+            for i in range(len(pieces))
+        ]
+        return _join_rows(gaps, dim=0), joined
 
     return several
+
+
+def _join_rows(parts: list[Tensor], dim: int) -> Tensor:
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=dim)
 
 
 def can_share_batch(optimizer: OptimizerSpec) -> bool:
@@ -371,14 +480,19 @@ def run_units(
     state = _map_tensors(_coordinate_major, driver.init(theta))
 
     k = _chunk_size(spec.steps, spec.chunk)
-    chunk_fn = _make_chunk(_batch_gap_and_grad(blocks), driver, k)
-    if driver.compilable and spec.compile:
+    compiled = driver.compilable and spec.compile
+    layout = _layout(driver, d, compiled)
+    gap_and_grad = _batch_gap_and_grad(blocks)
+    chunk_fn = _make_chunk(gap_and_grad, driver, k, layout)
+    if compiled:
         # every batch compiles the same `chunk` code object for other functions / rules; drop
         # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
         # their guards on every call (inductor's on-disk cache still makes repeats cheap)
         torch._dynamo.reset()
         # after its first call, the chunk's graph runs without dynamo's per-call guards
-        chunk_fn = CompiledFunction(chunk_fn, pure=True, dynamic=False)
+        chunk_fn = CompiledFunction(
+            chunk_fn, pure=True, dynamic=False, inductor_config=_fusion(layout)
+        )
 
     curve_steps = log_spaced_steps(spec.steps, spec.curve_points)
     trace_steps = log_spaced_steps(spec.steps, spec.trace_points)
@@ -394,7 +508,7 @@ def run_units(
     compile_seconds = 0.0
     while t0 < spec.steps:
         tick = time.perf_counter()
-        with _scalars_hoisted(rows * d):
+        with _scalars_hoisted(rows if layout.columns else rows * d):
             theta, state, best, misses, diverged, step, bests, traces = chunk_fn(
                 theta, state, best, misses, diverged, active, step, targets, trace_index
             )
@@ -425,8 +539,9 @@ def run_units(
                 break
 
     # score the last iterate theta_T: evaluation T + 1
-    gap_last = _batch_gap_and_grad(blocks)(theta)[0]
-    best, misses = _Tracker.observe(gap_last, best, misses, targets)
+    gap_last = gap_and_grad([theta])[0]
+    best, counts = _Tracker.observe(gap_last, best, list(misses), list(targets))
+    misses = torch.stack(counts)
     if curve_pos < len(curve_steps):
         curve[curve_pos:] = best.double().numpy()
     if trace_pos < len(trace_steps):
