@@ -415,3 +415,15 @@ def test_the_compiled_batch_by_columns_equals_the_compiled_whole_batch(monkeypat
     for ours_batch, theirs_batch in zip(by_columns, whole, strict=True):
         for ours, theirs in zip(ours_batch, theirs_batch, strict=True):
             _assert_same_records(ours, theirs)
+
+
+def test_miss_counts_are_float32_only_while_float32_counts_every_evaluation_exactly():
+    from adamlab.bench.engine import _Tracker
+
+    # a count (or first hit, count + 1) never exceeds the run's number of evaluations
+    most = 2**24
+    count = torch.tensor(float(most - 1), dtype=torch.float32)
+    assert (count + 1).item() == most
+    assert (count + 2).item() != most + 1  # one more evaluation would be lost
+    assert _Tracker.count_dtype(most) is torch.float32
+    assert _Tracker.count_dtype(most + 1) is torch.float64
