@@ -15,6 +15,9 @@ compile cost is printed separately. Run from the repository root:
     .venv/bin/python benchmarks/engine_throughput.py --quick    # two optimizers x two functions
     .venv/bin/python benchmarks/engine_throughput.py --through-dynamo   # (b) also without the
                                       # direct call of the compiled graph, side by side
+    .venv/bin/python benchmarks/engine_throughput.py --threads 2 --chunk 4 --dtype float32
+
+``benchmarks/engine_variants.py`` compares the engine with its own choices undone.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def engine(
     steps: int,
     compile_: bool,
     chunk: int,
+    dtype: str = "float64",
 ):
     """(stepping seconds, end-to-end seconds, row-steps) over every pair."""
     spec = spec_from_dict(
@@ -66,6 +70,7 @@ def engine(
             "early_stop": False,
             "compile": compile_,
             "chunk": chunk,
+            "dtype": dtype,
         }
     )
     stepping = total = 0.0
@@ -109,6 +114,7 @@ def main() -> None:
         "--chunk", type=int, default=1, help="steps per compiled call (the spec's chunk)"
     )
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument(
         "--through-dynamo",
         action="store_true",
@@ -124,7 +130,7 @@ def main() -> None:
     pairs = len(optimizers) * len(functions)
     print(
         f"{len(optimizers)} optimizers x {len(functions)} functions, {args.steps} steps, "
-        f"float64, {args.threads} thread(s), chunk {args.chunk}, torch {torch.__version__}"
+        f"{args.dtype}, {args.threads} thread(s), chunk {args.chunk}, torch {torch.__version__}"
     )
 
     seed_seconds = [
@@ -139,7 +145,7 @@ def main() -> None:
     print("\n(b) engine           stepping row-steps/s   end-to-end row-steps/s   vs (a)")
     for starts in args.starts:
         stepping, total, row_steps = engine(
-            optimizers, functions, starts, args.steps, not args.no_compile, args.chunk
+            optimizers, functions, starts, args.steps, not args.no_compile, args.chunk, args.dtype
         )
         rate = row_steps / stepping
         print(
@@ -149,7 +155,7 @@ def main() -> None:
         if args.through_dynamo and not args.no_compile:
             with every_call_through_dynamo():
                 dynamo_stepping, _, _ = engine(
-                    optimizers, functions, starts, args.steps, True, args.chunk
+                    optimizers, functions, starts, args.steps, True, args.chunk, args.dtype
                 )
             print(
                 f"    {'':>6}  every call through dynamo: {row_steps / dynamo_stepping:.3g}"
@@ -160,7 +166,7 @@ def main() -> None:
     print("\n(c) Adam on Rosenbrock, stepping row-steps/s")
     for starts in args.rosenbrock_starts:
         stepping, _, row_steps = engine(
-            adam, ["rosenbrock"], starts, args.steps, not args.no_compile, args.chunk
+            adam, ["rosenbrock"], starts, args.steps, not args.no_compile, args.chunk, args.dtype
         )
         print(f"    {starts:>6} starts   {row_steps / stepping:>14.3g}")
 

@@ -189,8 +189,8 @@ class TestFunction:
         The same numbers as :meth:`value_and_grad`, for code that steps each coordinate of a
         batch as its own ``[B]`` tensor: then every operation of a compiled step runs over the
         same B rows and the compiler can fuse several steps into one loop, which a ``(B, d)``
-        tensor (loops over (B, d) beside loops over B) prevents (measured in
-        ``benchmarks/engine_layout_probe.py``). Functions with a coordinate form
+        tensor (loops over (B, d) beside loops over B) prevents (the benchmark engine does
+        this, ``adamlab.bench.engine._Layout``). Functions with a coordinate form
         (``columns_fn``) compute on the columns directly; the others stack them and split the
         gradient.
         """

@@ -1,0 +1,122 @@
+"""The engine's own choices, each switched back, side by side on one workload.
+
+The engine steps a compiled batch of an element-wise rule by columns (one ``[B, 1]`` piece per
+coordinate, ``engine._Layout``) and counts target misses in float32 while that is exact
+(``engine._Tracker.count_dtype``). This script runs the engine as it is and with one of those
+choices undone, interleaved (A, B, C, A, B, C, ...) so that a machine whose speed drifts
+affects every variant alike, and prints per variant the median and best stepping rate over
+the repetitions and the median's ratio to the engine as it is:
+
+* ``engine``: as it is;
+* ``whole batch``: the ``[B, d]`` layout (the rule's operations loop over (d, B), the
+  book-keeping over B, with the tensors between them going through memory);
+* ``float64 counts``: the miss counts in float64 (twice the bytes per row and call).
+
+The records of all three are the same (``tests/test_engine.py``); only the time differs. Run
+from the repository root:
+
+    .venv/bin/python benchmarks/engine_variants.py --starts 10000 100000 --threads 2
+    .venv/bin/python benchmarks/engine_variants.py --starts 100000 --threads 2 --chunk 4
+    .venv/bin/python benchmarks/engine_variants.py --suite --starts 1000 10000 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+from collections.abc import Callable, Iterator
+
+import torch
+
+from adamlab.bench import engine as engine_module
+from adamlab.bench.engine import run_units
+from adamlab.bench.spec import spec_from_dict
+from adamlab.functions import SUITES
+
+
+@contextlib.contextmanager
+def whole_batch() -> Iterator[None]:
+    kept = engine_module._COLUMNS_UP_TO
+    engine_module._COLUMNS_UP_TO = 0
+    try:
+        yield
+    finally:
+        engine_module._COLUMNS_UP_TO = kept
+
+
+@contextlib.contextmanager
+def float64_counts() -> Iterator[None]:
+    kept = engine_module._Tracker.count_dtype
+    engine_module._Tracker.count_dtype = staticmethod(lambda evaluations: torch.float64)
+    try:
+        yield
+    finally:
+        engine_module._Tracker.count_dtype = kept
+
+
+VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
+    "engine": contextlib.nullcontext,
+    "whole batch": whole_batch,
+    "float64 counts": float64_counts,
+}
+
+
+def stepping_rate(functions: list[str], starts: int, steps: int, chunk: int, dtype: str) -> float:
+    """Row-steps per second of Adam's batch, its first (compiling) call left out."""
+    spec = spec_from_dict(
+        {
+            "optimizers": [{"name": "adam"}],
+            "functions": functions,
+            "starts": [{"name": "domain", "n": starts}],
+            "steps": steps,
+            "early_stop": False,
+            "chunk": chunk,
+            "dtype": dtype,
+        }
+    )
+    units = run_units(spec, spec.optimizers[0], spec.functions)
+    seconds = sum(unit.seconds - unit.compile_seconds for unit in units)
+    rows = sum(len(unit.lr) for unit in units)
+    return rows * (units[0].steps_run - chunk) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--starts", type=int, nargs="+", default=[10000, 100000])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--chunk", type=int, default=1, help="steps per compiled call")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument(
+        "--suite", action="store_true", help="the seed's six functions instead of Rosenbrock"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    functions = list(SUITES["seed"]) if args.suite else ["rosenbrock"]
+    print(
+        f"Adam on {'the seed suite' if args.suite else 'Rosenbrock'}, {args.dtype}, "
+        f"{args.steps} steps, chunk {args.chunk}, {args.threads} thread(s), "
+        f"{args.repeats} interleaved repeats; stepping row-steps/s"
+    )
+    print(f"{'starts':>8}  {'variant':<15} {'median':>10} {'best':>10}   engine / variant")
+    for starts in args.starts:
+        rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        for _ in range(args.repeats):
+            for name, variant in VARIANTS.items():
+                with variant():
+                    rates[name].append(
+                        stepping_rate(functions, starts, args.steps, args.chunk, args.dtype)
+                    )
+        ours = statistics.median(rates["engine"])
+        for name, values in rates.items():
+            median = statistics.median(values)
+            print(
+                f"{starts:>8}  {name:<15} {median:>10.3g} {max(values):>10.3g}"
+                f"   {ours / median:>6.2f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()
