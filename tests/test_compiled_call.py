@@ -13,8 +13,9 @@ from typing import NamedTuple
 import pytest
 import torch
 from torch import Tensor
+from torch.utils._python_dispatch import TorchDispatchMode
 
-from adamlab.compiled_call import CompiledFunction, tensor_signature
+from adamlab.compiled_call import CompiledFunction, merge_repeated_scalars, tensor_signature
 
 
 class Pair(NamedTuple):
@@ -119,3 +120,55 @@ def test_the_signature_tells_apart_what_a_graph_depends_on(other: object) -> Non
     base = (torch.ones(3), None)
     assert tensor_signature(base) == tensor_signature((torch.zeros(3), None))
     assert tensor_signature(base) != tensor_signature(other)
+
+
+def _one_adam_step_per_column(theta: Tensor, g: Tensor, m: Tensor, v: Tensor, step: Tensor):
+    from adamlab.functional import adam_update
+    from adamlab.functional.adam import AdamState
+
+    lr = torch.full((theta.shape[0], 1), 1e-2, dtype=theta.dtype)
+    columns = [
+        adam_update(theta[:, i : i + 1], g[:, i : i + 1], AdamState(step, m[:, i : i + 1],
+                    v[:, i : i + 1]), lr=lr)
+        for i in range(theta.shape[1])
+    ]  # fmt: skip
+    return torch.cat([new for new, _ in columns], dim=1), columns[0][1].step
+
+
+class _CountingHoisted(TorchDispatchMode):
+    """Counts the calls of the operator that hoists a scalar (``functional._scalars.once``)."""
+
+    calls = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        if func is torch.ops.adamlab.materialize.default:
+            self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+def test_merging_repeated_scalars_computes_each_once_and_changes_no_bit():
+    """The rule applied per column computes its hoisted bias corrections once per column (two
+    per column); with the pass the compiled step computes two in all, and every result is
+    bit-identical to the step compiled without it and to the step run eagerly."""
+    from adamlab.functional._scalars import hoisted_scalars
+
+    args = (torch.randn(64, 3, dtype=torch.float64), torch.randn(64, 3, dtype=torch.float64),
+            torch.randn(64, 3, dtype=torch.float64), torch.rand(64, 3, dtype=torch.float64),
+            torch.tensor(9.0, dtype=torch.float64))  # fmt: skip
+    with hoisted_scalars():
+        merged = CompiledFunction(
+            _one_adam_step_per_column,
+            pure=True,
+            inductor_config={"post_grad_custom_post_pass": merge_repeated_scalars()},
+        )
+        plain = CompiledFunction(_one_adam_step_per_column, pure=True)
+        results = {}
+        for name, function in (("merged", merged), ("plain", plain)):
+            function(*args)  # compiles
+            with _CountingHoisted() as counting:
+                results[name] = function(*args)
+            results[name + " calls"] = counting.calls
+    assert results["plain calls"] == 2 * 3
+    assert results["merged calls"] == 2
+    _assert_identical(results["merged"], results["plain"])
+    _assert_identical(results["merged"], _one_adam_step_per_column(*args))

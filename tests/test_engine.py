@@ -392,10 +392,15 @@ def test_every_registry_rule_steps_a_batch_by_columns_as_it_steps_it_whole(monke
         _assert_same_records(ours, theirs)
 
 
-@pytest.mark.parametrize("chunk", [1, 3])
-def test_the_compiled_batch_by_columns_equals_the_compiled_whole_batch(monkeypatch, chunk):
-    """Compiled, the two layouts fuse differently (by columns, K steps in one loop); the
-    records stay bit-identical."""
+@pytest.mark.parametrize(("chunk", "hoisted"), [(1, False), (3, True)])
+def test_the_compiled_batch_by_columns_equals_the_compiled_whole_batch(monkeypatch, chunk, hoisted):
+    """Compiled, the two layouts fuse differently (by columns, K steps in one loop, each
+    per-step scalar computed once for all columns); the records stay bit-identical, with the
+    scalars hoisted out of the loop (as for large batches) or not."""
+    from adamlab.bench import engine
+
+    if hoisted:
+        monkeypatch.setattr(engine, "_HOIST_FROM_ELEMENTS", 0)
     spec = spec_from_dict(
         {
             "optimizers": [

@@ -25,6 +25,7 @@ Anything else keeps going through ``torch.compile``, guards and all.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, cast
@@ -79,6 +80,56 @@ def compile_and_capture(
         return run
 
     return torch.compile(function, backend=inductor_keeping_the_graph, **options), captured
+
+
+def merge_repeated_scalars() -> Any:
+    """An inductor graph pass: compute each 0-dim value once where the graph computes it
+    several times from the same inputs.
+
+    Code that applies one update rule to several tensors in one graph (the engine stepping a
+    batch column by column, ``adamlab.bench.engine._Layout``) repeats the rule's per-step
+    scalars (t + 1, the bias corrections) once per tensor; hoisted into buffers of their own
+    (``functional._scalars.once``) each copy costs an operator call, and the element-wise
+    loop divides by each copy separately. Merged, the loop reads one buffer and computes
+    ``lr / (1 - beta1^t)`` once per element. Only pure operations with a 0-dim result are
+    merged, so the values are the same as before, bit for bit.
+    Use: ``inductor_config={"post_grad_custom_post_pass": merge_repeated_scalars()}``.
+    """
+    return _merge_repeated_scalars_pass()()
+
+
+@functools.cache
+def _merge_repeated_scalars_pass() -> type:
+    # imported here, when compiling: importing inductor's pass interface takes ~1 s
+    from torch._inductor.custom_graph_pass import CustomGraphPass, get_hash_for_files
+
+    class MergeRepeatedScalars(CustomGraphPass):
+        def __call__(self, graph: torch.fx.Graph) -> None:
+            first: dict[Any, torch.fx.Node] = {}
+            for node in list(graph.nodes):
+                value = node.meta.get("val")
+                if (
+                    node.op != "call_function"
+                    or not isinstance(value, Tensor)
+                    or value.dim() != 0
+                    or node.is_impure(impure_random=True)
+                ):
+                    continue
+                # arguments refer to earlier nodes, already merged: equal keys, equal values
+                key = (node.target, node.args, tuple(sorted(node.kwargs.items())))
+                try:
+                    kept = first.setdefault(key, node)
+                except TypeError:  # an argument that cannot be part of a key
+                    continue
+                if kept is not node:
+                    node.replace_all_uses_with(kept)
+                    graph.erase_node(node)
+
+        def uuid(self) -> Any:
+            # inductor's cache of compiled graphs keys on this: a change to this file renews it
+            return get_hash_for_files((__file__,))
+
+    return MergeRepeatedScalars
 
 
 def tensor_signature(args: Any) -> Any:

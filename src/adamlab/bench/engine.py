@@ -39,7 +39,7 @@ from torch import Tensor
 from adamlab.bench.drivers import Driver, make_driver, validated_group
 from adamlab.bench.spec import ExperimentSpec, OptimizerSpec
 from adamlab.bench.starts import starting_points
-from adamlab.compiled_call import CompiledFunction
+from adamlab.compiled_call import CompiledFunction, merge_repeated_scalars
 from adamlab.functional._scalars import hoisted_scalars
 from adamlab.functions import TestFunction, get
 from adamlab.optim import FunctionalOptimizer
@@ -301,12 +301,17 @@ def _layout(driver: Driver, d: int, compiled: bool) -> _Layout:
     return _Layout(columns=compiled and driver.elementwise and d <= _COLUMNS_UP_TO)
 
 
-def _fusion(layout: _Layout) -> dict[str, Any]:
-    """Inductor settings for the chunk: by columns, let every operation of the K iterations
+def _inductor_config(layout: _Layout) -> dict[str, Any]:
+    """Inductor settings for the chunk by columns: let every operation of the K iterations
     join one loop (inductor's default stops fusing at 64 operations per kernel, which cuts
     even one iteration of a batch of several functions into kernels that pass the iterate
-    through memory)."""
-    return {"max_fusion_size": _MAX_FUSION_SIZE} if layout.columns else {}
+    through memory), and compute the rule's per-step scalars once, not once per column."""
+    if not layout.columns:
+        return {}
+    return {
+        "max_fusion_size": _MAX_FUSION_SIZE,
+        "post_grad_custom_post_pass": merge_repeated_scalars(),
+    }
 
 
 _MAX_FUSION_SIZE = 4096
@@ -500,7 +505,7 @@ def run_units(
         torch._dynamo.reset()
         # after its first call, the chunk's graph runs without dynamo's per-call guards
         chunk_fn = CompiledFunction(
-            chunk_fn, pure=True, dynamic=False, inductor_config=_fusion(layout)
+            chunk_fn, pure=True, dynamic=False, inductor_config=_inductor_config(layout)
         )
 
     curve_steps = log_spaced_steps(spec.steps, spec.curve_points)
