@@ -1,4 +1,4 @@
-"""The engine's own choices, each switched back, side by side on one workload.
+r"""The engine's own choices, each switched back, side by side on one workload.
 
 The engine steps a compiled batch of an element-wise rule by columns (one ``[B, 1]`` piece per
 coordinate, ``engine._Layout``) and counts target misses in float32 while that is exact
@@ -18,6 +18,7 @@ from the repository root:
     .venv/bin/python benchmarks/engine_variants.py --starts 10000 100000 --threads 2
     .venv/bin/python benchmarks/engine_variants.py --starts 100000 --threads 2 --chunk 4
     .venv/bin/python benchmarks/engine_variants.py --suite --starts 1000 10000 --threads 2
+    .venv/bin/python benchmarks/engine_variants.py --chunk 8 --variants engine  # one variant
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def main() -> None:
     parser.add_argument(
         "--suite", action="store_true", help="the seed's six functions instead of Rosenbrock"
     )
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="NAME"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     functions = list(SUITES["seed"]) if args.suite else ["rosenbrock"]
@@ -102,10 +106,10 @@ def main() -> None:
     )
     print(f"{'starts':>8}  {'variant':<15} {'median':>10} {'best':>10}   engine / variant")
     for starts in args.starts:
-        rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        rates: dict[str, list[float]] = {name: [] for name in ["engine", *args.variants]}
         for _ in range(args.repeats):
-            for name, variant in VARIANTS.items():
-                with variant():
+            for name in rates:
+                with VARIANTS[name]():
                     rates[name].append(
                         stepping_rate(functions, starts, args.steps, args.chunk, args.dtype)
                     )
