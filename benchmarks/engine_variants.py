@@ -10,9 +10,11 @@ the repetitions and the median's ratio to the engine as it is:
 * ``engine``: as it is;
 * ``whole batch``: the ``[B, d]`` layout (the rule's operations loop over (d, B), the
   book-keeping over B, with the tensors between them going through memory);
-* ``float64 counts``: the miss counts in float64 (twice the bytes per row and call).
+* ``float64 counts``: the miss counts in float64 (twice the bytes per row and call);
+* ``scalars per column``: without ``compiled_call.merge_repeated_scalars``, so each column
+  computes (and, on large batches, hoists) the rule's per-step scalars again.
 
-The records of all three are the same (``tests/test_engine.py``); only the time differs. Run
+The records of all variants are the same (``tests/test_engine.py``); only the time differs. Run
 from the repository root:
 
     .venv/bin/python benchmarks/engine_variants.py --starts 10000 100000 --threads 2
@@ -56,10 +58,27 @@ def float64_counts() -> Iterator[None]:
         engine_module._Tracker.count_dtype = kept
 
 
+@contextlib.contextmanager
+def scalars_per_column() -> Iterator[None]:
+    kept = engine_module._inductor_config
+
+    def without_merging(layout: engine_module._Layout) -> dict[str, object]:
+        config = kept(layout)
+        config.pop("post_grad_custom_post_pass", None)
+        return config
+
+    engine_module._inductor_config = without_merging
+    try:
+        yield
+    finally:
+        engine_module._inductor_config = kept
+
+
 VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "engine": contextlib.nullcontext,
     "whole batch": whole_batch,
     "float64 counts": float64_counts,
+    "scalars per column": scalars_per_column,
 }
 
 
@@ -104,7 +123,7 @@ def main() -> None:
         f"{args.steps} steps, chunk {args.chunk}, {args.threads} thread(s), "
         f"{args.repeats} interleaved repeats; stepping row-steps/s"
     )
-    print(f"{'starts':>8}  {'variant':<15} {'median':>10} {'best':>10}   engine / variant")
+    print(f"{'starts':>8}  {'variant':<18} {'median':>10} {'best':>10}   engine / variant")
     for starts in args.starts:
         rates: dict[str, list[float]] = {name: [] for name in ["engine", *args.variants]}
         for _ in range(args.repeats):
@@ -117,7 +136,7 @@ def main() -> None:
         for name, values in rates.items():
             median = statistics.median(values)
             print(
-                f"{starts:>8}  {name:<15} {median:>10.3g} {max(values):>10.3g}"
+                f"{starts:>8}  {name:<18} {median:>10.3g} {max(values):>10.3g}"
                 f"   {ours / median:>6.2f}x"
             )
 
