@@ -109,8 +109,8 @@ class _Tracker:
     @staticmethod
     def count_dtype(evaluations: int) -> torch.dtype:
         """float32 while it counts every evaluation exactly (up to 2^24), else float64 (2^53):
-        the counts are most of the bytes a compiled call reads and writes per row, and halving
-        them measured ~1.3x faster per step at 100,000 rows (docs/performance.md)."""
+        the counts are most of the bytes a compiled call reads and writes per row; halving
+        them measured 1.08-1.16x faster per step at 100,000 rows (docs/performance.md)."""
         return torch.float32 if evaluations <= 2**24 else torch.float64
 
     @staticmethod
