@@ -317,6 +317,30 @@ def test_batches_group_each_registry_optimizer_and_leave_classes_alone():
         run_units(spec, spec.optimizers[0], ["booth", "ackley"])
 
 
+def _sgd_and_adam_compiled(functions: list[str], chunk: int):
+    """SGD with momentum (its state gains a field after the first step) and Adam at two
+    learning rates, compiled, on a few functions."""
+    return spec_from_dict(
+        {
+            "optimizers": [
+                {"name": "sgd", "lr": 1e-3, "momentum": 0.9},
+                {"name": "adam", "lrs": [0.3, 1e-2]},
+            ],
+            "functions": functions,
+            "starts": [{"name": "domain", "n": 5}],
+            "steps": 600,
+            "compile": True,
+            "chunk": chunk,
+        }
+    )
+
+
+def _assert_same_batches(ours: list, theirs: list) -> None:
+    for ours_batch, theirs_batch in zip(ours, theirs, strict=True):
+        for unit, other in zip(ours_batch, theirs_batch, strict=True):
+            _assert_same_records(unit, other)
+
+
 @pytest.mark.parametrize("chunk", [1, 3])
 def test_the_compiled_step_called_directly_equals_every_call_through_torch_compile(
     monkeypatch, chunk
@@ -327,19 +351,7 @@ def test_the_compiled_step_called_directly_equals_every_call_through_torch_compi
     from adamlab.bench import engine
     from adamlab.compiled_call import CompiledFunction
 
-    spec = spec_from_dict(
-        {
-            "optimizers": [
-                {"name": "sgd", "lr": 1e-3, "momentum": 0.9},
-                {"name": "adam", "lrs": [0.3, 1e-2]},
-            ],
-            "functions": ["rosenbrock", "booth", "easom"],
-            "starts": [{"name": "domain", "n": 5}],
-            "steps": 600,
-            "compile": True,
-            "chunk": chunk,
-        }
-    )
+    spec = _sgd_and_adam_compiled(["rosenbrock", "booth", "easom"], chunk)
     made: list[CompiledFunction] = []
 
     def recorded(function, **options):
@@ -358,9 +370,7 @@ def test_the_compiled_step_called_directly_equals_every_call_through_torch_compi
         ),
     )
     guarded = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
-    for ours_batch, theirs_batch in zip(direct, guarded, strict=True):
-        for ours, theirs in zip(ours_batch, theirs_batch, strict=True):
-            _assert_same_records(ours, theirs)
+    _assert_same_batches(direct, guarded)
 
 
 def _layout_forced(monkeypatch, columns: bool) -> None:
@@ -401,25 +411,11 @@ def test_the_compiled_batch_by_columns_equals_the_compiled_whole_batch(monkeypat
 
     if hoisted:
         monkeypatch.setattr(engine, "_HOIST_FROM_ELEMENTS", 0)
-    spec = spec_from_dict(
-        {
-            "optimizers": [
-                {"name": "sgd", "lr": 1e-3, "momentum": 0.9},
-                {"name": "adam", "lrs": [0.3, 1e-2]},
-            ],
-            "functions": ["rosenbrock", "bohachevsky1", "easom"],
-            "starts": [{"name": "domain", "n": 5}],
-            "steps": 600,
-            "compile": True,
-            "chunk": chunk,
-        }
-    )
+    spec = _sgd_and_adam_compiled(["rosenbrock", "bohachevsky1", "easom"], chunk)
     by_columns = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
     _layout_forced(monkeypatch, columns=False)
     whole = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
-    for ours_batch, theirs_batch in zip(by_columns, whole, strict=True):
-        for ours, theirs in zip(ours_batch, theirs_batch, strict=True):
-            _assert_same_records(ours, theirs)
+    _assert_same_batches(by_columns, whole)
 
 
 def test_miss_counts_are_float32_only_while_float32_counts_every_evaluation_exactly():
