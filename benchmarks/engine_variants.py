@@ -12,7 +12,10 @@ the repetitions and the median's ratio to the engine as it is:
   book-keeping over B, with the tensors between them going through memory);
 * ``float64 counts``: the miss counts in float64 (twice the bytes per row and call);
 * ``scalars per column``: without ``compiled_call.merge_repeated_scalars``, so each column
-  computes (and, on large batches, hoists) the rule's per-step scalars again.
+  computes (and, on large batches, hoists) the rule's per-step scalars again;
+* ``no book-keeping`` (``--bare``, Rosenbrock only): not the engine, the rule and the gradient
+  alone compiled the same way, what the step would cost without best-so-far, targets and
+  divergence.
 
 The records of all variants are the same (``tests/test_engine.py``); only the time differs. Run
 from the repository root:
@@ -21,6 +24,8 @@ from the repository root:
     .venv/bin/python benchmarks/engine_variants.py --starts 100000 --threads 2 --chunk 4
     .venv/bin/python benchmarks/engine_variants.py --suite --starts 1000 10000 --threads 2
     .venv/bin/python benchmarks/engine_variants.py --chunk 8 --variants engine  # one variant
+    .venv/bin/python benchmarks/engine_variants.py --chunk 4 --variants engine --bare
+    .venv/bin/python benchmarks/engine_variants.py --chunk 4 --variants engine --targets 1e-8
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
+import time
 from collections.abc import Callable, Iterator
 
 import torch
@@ -35,6 +41,7 @@ import torch
 from adamlab.bench import engine as engine_module
 from adamlab.bench.engine import run_units
 from adamlab.bench.spec import spec_from_dict
+from adamlab.compiled_call import CompiledFunction
 from adamlab.functions import SUITES
 
 
@@ -82,23 +89,66 @@ VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
 }
 
 
-def stepping_rate(functions: list[str], starts: int, steps: int, chunk: int, dtype: str) -> float:
+def stepping_rate(
+    functions: list[str],
+    starts: int,
+    steps: int,
+    chunk: int,
+    dtype: str,
+    targets: list[float] | None = None,
+) -> float:
     """Row-steps per second of Adam's batch, its first (compiling) call left out."""
-    spec = spec_from_dict(
-        {
-            "optimizers": [{"name": "adam"}],
-            "functions": functions,
-            "starts": [{"name": "domain", "n": starts}],
-            "steps": steps,
-            "early_stop": False,
-            "chunk": chunk,
-            "dtype": dtype,
-        }
-    )
+    data: dict[str, object] = {
+        "optimizers": [{"name": "adam"}],
+        "functions": functions,
+        "starts": [{"name": "domain", "n": starts}],
+        "steps": steps,
+        "early_stop": False,
+        "chunk": chunk,
+        "dtype": dtype,
+    }
+    if targets:
+        data["targets"] = targets
+    spec = spec_from_dict(data)
     units = run_units(spec, spec.optimizers[0], spec.functions)
     seconds = sum(unit.seconds - unit.compile_seconds for unit in units)
     rows = sum(len(unit.lr) for unit in units)
     return rows * (units[0].steps_run - chunk) / seconds
+
+
+def bare_rate(starts: int, steps: int, chunk: int, dtype: str) -> float:
+    """Row-steps per second of Adam on Rosenbrock with no book-keeping at all: the rule and
+    the gradient, by columns, ``chunk`` iterations per compiled call, compiled with the
+    engine's inductor settings (a ceiling for the engine's step on this workload)."""
+    from adamlab.functional import adam_init, adam_update
+    from adamlab.functional._scalars import hoisted_scalars
+    from adamlab.functions import get
+
+    rosenbrock = get("rosenbrock")
+    lr = torch.full((starts, 1), 1e-3, dtype=getattr(torch, dtype))
+
+    def iterations(columns: list[torch.Tensor], states: list) -> tuple[list, list]:
+        for _ in range(chunk):
+            _, grads = rosenbrock.value_and_grad_columns([c[:, 0] for c in columns])
+            stepped = [
+                adam_update(c, g.unsqueeze(-1), s, lr=lr)
+                for c, g, s in zip(columns, grads, states, strict=True)
+            ]
+            columns, states = [new for new, _ in stepped], [s for _, s in stepped]
+        return columns, states
+
+    config = engine_module._inductor_config(engine_module._Layout(columns=True))
+    compiled = CompiledFunction(iterations, pure=True, dynamic=False, inductor_config=config)
+    start = rosenbrock.sample_uniform(starts, generator=torch.Generator().manual_seed(0))
+    columns = [start[:, i : i + 1].to(lr.dtype).contiguous() for i in range(2)]
+    states = [adam_init(c, step_dtype=torch.float64) for c in columns]
+    with hoisted_scalars(starts >= engine_module._HOIST_FROM_ELEMENTS):
+        columns, states = compiled(columns, states)
+        calls = steps // chunk - 1
+        started = time.perf_counter()
+        for _ in range(calls):
+            columns, states = compiled(columns, states)
+        return starts * calls * chunk / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -111,6 +161,12 @@ def main() -> None:
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument(
         "--suite", action="store_true", help="the seed's six functions instead of Rosenbrock"
+    )
+    parser.add_argument(
+        "--targets", type=float, nargs="+", help="the spec's targets (default: its eight)"
+    )
+    parser.add_argument(
+        "--bare", action="store_true", help="also time the step without book-keeping (Rosenbrock)"
     )
     parser.add_argument(
         "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="NAME"
@@ -130,8 +186,14 @@ def main() -> None:
             for name in rates:
                 with VARIANTS[name]():
                     rates[name].append(
-                        stepping_rate(functions, starts, args.steps, args.chunk, args.dtype)
+                        stepping_rate(
+                            functions, starts, args.steps, args.chunk, args.dtype, args.targets
+                        )
                     )
+        if args.bare:
+            rates["no book-keeping"] = [
+                bare_rate(starts, args.steps, args.chunk, args.dtype) for _ in range(args.repeats)
+            ]
         ours = statistics.median(rates["engine"])
         for name, values in rates.items():
             median = statistics.median(values)
