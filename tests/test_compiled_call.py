@@ -172,3 +172,21 @@ def test_merging_repeated_scalars_computes_each_once_and_changes_no_bit():
     assert results["merged calls"] == 2
     _assert_identical(results["merged"], results["plain"])
     _assert_identical(results["merged"], _one_adam_step_per_column(*args))
+
+
+def _same_scalar_twice(t: Tensor) -> tuple[Tensor, Tensor]:
+    return (t + 1) * 2, (t + 1) * 2
+
+
+def test_merging_repeated_scalars_keeps_returned_values_apart():
+    """Two results computed alike stay two tensors: merged, they would share one buffer and a
+    caller writing into one would change the other."""
+    merged = CompiledFunction(
+        _same_scalar_twice,
+        pure=True,
+        inductor_config={"post_grad_custom_post_pass": merge_repeated_scalars()},
+    )
+    for _ in range(2):  # compiled, then called directly
+        first, second = merged(torch.tensor(3.0))
+        assert first.item() == second.item() == 8.0
+        assert first.data_ptr() != second.data_ptr()

@@ -106,6 +106,9 @@ def _merge_repeated_scalars_pass() -> type:
     class MergeRepeatedScalars(CustomGraphPass):
         def __call__(self, graph: torch.fx.Graph) -> None:
             first: dict[Any, torch.fx.Node] = {}
+            # a value the graph returns is never replaced (two results would share a buffer);
+            # its repeats elsewhere merge into it
+            returned = set(graph.output_node().all_input_nodes)
             for node in list(graph.nodes):
                 value = node.meta.get("val")
                 if (
@@ -121,7 +124,7 @@ def _merge_repeated_scalars_pass() -> type:
                     kept = first.setdefault(key, node)
                 except TypeError:  # an argument that cannot be part of a key
                     continue
-                if kept is not node:
+                if kept is not node and node not in returned:
                     node.replace_all_uses_with(kept)
                     graph.erase_node(node)
 
