@@ -157,7 +157,7 @@ class _Layout:
     def split(self, theta: Tensor) -> Pieces:
         if not self.columns:
             return [theta]
-        return [theta[:, i : i + 1] for i in range(theta.shape[-1])]
+        return [_column(theta, i) for i in range(theta.shape[-1])]
 
     def split_state(self, state: Any, d: int) -> list[Any]:
         if not self.columns:
@@ -175,8 +175,9 @@ class _Layout:
 
     @staticmethod
     def join_state(states: Sequence[Any]) -> Any:
-        if len(states) == 1 or not (isinstance(states[0], tuple) and hasattr(states[0], "_fields")):
+        if len(states) == 1:
             return states[0]
+        # by columns the rule is a registry rule: its state is a NamedTuple
         fields = []
         for values in zip(*states, strict=True):
             first = values[0]
