@@ -11,8 +11,15 @@ the repetitions and the median's ratio to the engine as it is:
 * ``whole batch``: the ``[B, d]`` layout (the rule's operations loop over (d, B), the
   book-keeping over B, with the tensors between them going through memory);
 * ``float64 counts``: the miss counts in float64 (twice the bytes per row and call);
-* ``scalars per column``: without ``compiled_call.merge_repeated_scalars``, so each column
-  computes (and, on large batches, hoists) the rule's per-step scalars again;
+* ``scalars in the loops``: ``compiled_call.scalars_once`` merging repeated scalars but not
+  hoisting them, so the loops over the rows compute the rule's per-step scalars;
+* ``python wrapper``: inductor's Python wrapper around the compiled kernels (``cpp_wrapper``
+  off), which costs more per call;
+* ``threads from 1024 rows``: inductor's own rule for running a loop on both threads (512+
+  rows per thread), which keeps a batch of up to 1,023 rows on one thread;
+* ``one segment``: a batch of several functions stepped as one segment (each iteration joins
+  the functions' gradients), not function by function (``engine._Segment``); the same as
+  ``engine`` for one function and for chunk 1;
 * ``no book-keeping`` (``--bare``, Rosenbrock only): not the engine, the rule and the gradient
   alone compiled the same way, what the step would cost without best-so-far, targets and
   divergence.
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +49,7 @@ import torch
 from adamlab.bench import engine as engine_module
 from adamlab.bench.engine import run_units
 from adamlab.bench.spec import spec_from_dict
-from adamlab.compiled_call import CompiledFunction
+from adamlab.compiled_call import CompiledFunction, scalars_once
 from adamlab.functions import SUITES
 
 
@@ -66,26 +74,56 @@ def float64_counts() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def scalars_per_column() -> Iterator[None]:
+def inductor_settings_changed(**changes: object) -> Iterator[None]:
+    """The engine with some of its inductor settings changed; a value None removes one (the
+    setting is then inductor's own)."""
     kept = engine_module._inductor_config
 
-    def without_merging(layout: engine_module._Layout) -> dict[str, object]:
-        config = kept(layout)
-        config.pop("post_grad_custom_post_pass", None)
-        return config
+    def changed(layout: engine_module._Layout, k: int) -> dict[str, object]:
+        config = {**kept(layout, k), **changes}
+        return {key: value for key, value in config.items() if value is not None}
 
-    engine_module._inductor_config = without_merging
+    engine_module._inductor_config = changed
     try:
         yield
     finally:
         engine_module._inductor_config = kept
 
 
+def scalars_in_the_loops() -> contextlib.AbstractContextManager[None]:
+    return inductor_settings_changed(post_grad_custom_post_pass=scalars_once(hoist=False))
+
+
+def python_wrapper() -> contextlib.AbstractContextManager[None]:
+    return inductor_settings_changed(cpp_wrapper=False)
+
+
+def default_thread_threshold() -> contextlib.AbstractContextManager[None]:
+    return inductor_settings_changed(**{"cpp.min_chunk_size": None})
+
+
+@contextlib.contextmanager
+def one_segment() -> Iterator[None]:
+    kept = engine_module._segments
+
+    def whole_batch_segment(blocks, driver, layout, k, trace_index):  # type: ignore[no-untyped-def]
+        return kept(blocks, dataclasses.replace(driver, on_rows=None), layout, k, trace_index)
+
+    engine_module._segments = whole_batch_segment
+    try:
+        yield
+    finally:
+        engine_module._segments = kept
+
+
 VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "engine": contextlib.nullcontext,
     "whole batch": whole_batch,
     "float64 counts": float64_counts,
-    "scalars per column": scalars_per_column,
+    "scalars in the loops": scalars_in_the_loops,
+    "python wrapper": python_wrapper,
+    "threads from 1024 rows": default_thread_threshold,
+    "one segment": one_segment,
 }
 
 
@@ -121,7 +159,6 @@ def bare_rate(starts: int, steps: int, chunk: int, dtype: str) -> float:
     the gradient, by columns, ``chunk`` iterations per compiled call, compiled with the
     engine's inductor settings (a ceiling for the engine's step on this workload)."""
     from adamlab.functional import adam_init, adam_update
-    from adamlab.functional._scalars import hoisted_scalars
     from adamlab.functions import get
 
     rosenbrock = get("rosenbrock")
@@ -137,18 +174,17 @@ def bare_rate(starts: int, steps: int, chunk: int, dtype: str) -> float:
             columns, states = [new for new, _ in stepped], [s for _, s in stepped]
         return columns, states
 
-    config = engine_module._inductor_config(engine_module._Layout(columns=True))
+    config = engine_module._inductor_config(engine_module._Layout(columns=True), chunk)
     compiled = CompiledFunction(iterations, pure=True, dynamic=False, inductor_config=config)
     start = rosenbrock.sample_uniform(starts, generator=torch.Generator().manual_seed(0))
     columns = [start[:, i : i + 1].to(lr.dtype).contiguous() for i in range(2)]
     states = [adam_init(c, step_dtype=torch.float64) for c in columns]
-    with hoisted_scalars(starts >= engine_module._HOIST_FROM_ELEMENTS):
+    columns, states = compiled(columns, states)
+    calls = steps // chunk - 1
+    started = time.perf_counter()
+    for _ in range(calls):
         columns, states = compiled(columns, states)
-        calls = steps // chunk - 1
-        started = time.perf_counter()
-        for _ in range(calls):
-            columns, states = compiled(columns, states)
-        return starts * calls * chunk / (time.perf_counter() - started)
+    return starts * calls * chunk / (time.perf_counter() - started)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from adamlab.compiled_call import CompiledFunction, merge_repeated_scalars, tensor_signature
+from adamlab.compiled_call import CompiledFunction, scalars_once, tensor_signature
 
 
 class Pair(NamedTuple):
@@ -148,18 +148,16 @@ class _CountingHoisted(TorchDispatchMode):
 
 def test_merging_repeated_scalars_computes_each_once_and_changes_no_bit():
     """The rule applied per column computes its hoisted bias corrections once per column (two
-    per column); with the pass the compiled step computes two in all, and every result is
-    bit-identical to the step compiled without it and to the step run eagerly."""
+    per column); with repeats merged the compiled step computes two in all, and every result
+    is bit-identical to the step compiled without the pass and to the step run eagerly."""
     from adamlab.functional._scalars import hoisted_scalars
 
-    args = (torch.randn(64, 3, dtype=torch.float64), torch.randn(64, 3, dtype=torch.float64),
-            torch.randn(64, 3, dtype=torch.float64), torch.rand(64, 3, dtype=torch.float64),
-            torch.tensor(9.0, dtype=torch.float64))  # fmt: skip
+    args = _per_column_args()
     with hoisted_scalars():
         merged = CompiledFunction(
             _one_adam_step_per_column,
             pure=True,
-            inductor_config={"post_grad_custom_post_pass": merge_repeated_scalars()},
+            inductor_config={"post_grad_custom_post_pass": scalars_once(hoist=False)},
         )
         plain = CompiledFunction(_one_adam_step_per_column, pure=True)
         results = {}
@@ -174,6 +172,65 @@ def test_merging_repeated_scalars_computes_each_once_and_changes_no_bit():
     _assert_identical(results["merged"], _one_adam_step_per_column(*args))
 
 
+def _per_column_args() -> tuple[Tensor, ...]:
+    generator = torch.Generator().manual_seed(3)
+    return (*(torch.randn(64, 3, dtype=torch.float64, generator=generator) for _ in range(3)),
+            torch.rand(64, 3, dtype=torch.float64, generator=generator),
+            torch.tensor(9.0, dtype=torch.float64))  # fmt: skip
+
+
+def test_hoisting_computes_every_scalar_ahead_of_the_loops_and_changes_no_bit():
+    """Hoisted, the graph computes its scalars (per step: t + 1, the bias corrections) before
+    any operation on the rows, gathered into one tensor that the row operations read through
+    ``select``; the results are bit-identical to the step compiled without the pass and to the
+    step run eagerly."""
+    graphs: list[list[tuple[str, object, int | None]]] = []
+
+    class Recording(type(scalars_once())):  # type: ignore[misc]
+        def __call__(self, graph: torch.fx.Graph) -> None:
+            super().__call__(graph)
+            graphs.append([(n.op, n.target, _dims(n)) for n in graph.nodes])
+            self.nodes = list(graph.nodes)
+
+    recording = Recording(True)
+    hoisted = CompiledFunction(
+        _one_adam_step_per_column,
+        pure=True,
+        # the pass runs when inductor compiles, not when its cache already has the graph
+        inductor_config={"post_grad_custom_post_pass": recording, "fx_graph_cache": False},
+    )
+    plain = CompiledFunction(_one_adam_step_per_column, pure=True)
+    args = _per_column_args()
+    for _ in range(2):  # compiled, then called directly
+        _assert_identical(hoisted(*args), plain(*args))
+        _assert_identical(hoisted(*args), _one_adam_step_per_column(*args))
+    (graph,) = graphs
+    pows = [i for i, (_, target, _) in enumerate(graph) if "pow" in str(target)]
+    first_row_op = next(
+        i for i, (op, _, dims) in enumerate(graph) if op == "call_function" and dims
+    )
+    assert len(pows) == 3 and max(pows) < first_row_op  # 1 - 0.9^t, 1 - 0.999^t, its sqrt
+    # the scalars gathered: a cat of 1-element views of 0-dim values
+    (gathered,) = [
+        node
+        for node in recording.nodes
+        if node.target is torch.ops.aten.cat.default
+        and all(_dims(source.args[0]) == 0 for source in node.all_input_nodes)
+    ]
+    gathering = set(gathered.all_input_nodes)
+    for node in recording.nodes:
+        if node.op == "call_function" and _dims(node) and node not in gathering:
+            for source in node.all_input_nodes:
+                if source.op == "call_function" and _dims(source) == 0:
+                    assert source.target is torch.ops.aten.select.int
+                    assert source.args[0] is gathered
+
+
+def _dims(node: torch.fx.Node) -> int | None:
+    value = node.meta.get("val")
+    return value.dim() if isinstance(value, Tensor) else None
+
+
 def _same_scalar_twice(t: Tensor) -> tuple[Tensor, Tensor]:
     return (t + 1) * 2, (t + 1) * 2
 
@@ -184,7 +241,7 @@ def test_merging_repeated_scalars_keeps_returned_values_apart():
     merged = CompiledFunction(
         _same_scalar_twice,
         pure=True,
-        inductor_config={"post_grad_custom_post_pass": merge_repeated_scalars()},
+        inductor_config={"post_grad_custom_post_pass": scalars_once()},
     )
     for _ in range(2):  # compiled, then called directly
         first, second = merged(torch.tensor(3.0))

@@ -82,57 +82,135 @@ def compile_and_capture(
     return torch.compile(function, backend=inductor_keeping_the_graph, **options), captured
 
 
-def merge_repeated_scalars() -> Any:
-    """An inductor graph pass: compute each 0-dim value once where the graph computes it
-    several times from the same inputs.
+def scalars_once(*, hoist: bool = True) -> Any:
+    """An inductor graph pass: compute the graph's scalars once per call, apart from its loops.
 
     Code that applies one update rule to several tensors in one graph (the engine stepping a
-    batch column by column, ``adamlab.bench.engine._Layout``) repeats the rule's per-step
-    scalars (t + 1, the bias corrections) once per tensor; hoisted into buffers of their own
-    (``functional._scalars.once``) each copy costs an operator call, and the element-wise
-    loop divides by each copy separately. Merged, the loop reads one buffer and computes
-    ``lr / (1 - beta1^t)`` once per element. Only pure operations with a 0-dim result are
-    merged, so the values are the same as before, bit for bit.
-    Use: ``inductor_config={"post_grad_custom_post_pass": merge_repeated_scalars()}``.
+    batch column by column, K steps per call: ``adamlab.bench.engine``) computes the rule's
+    per-step scalars (t + 1, the bias corrections ``1 - beta^t``) once per tensor and step.
+    Left to itself, inductor inlines each such 0-dim expression into every loop that reads
+    it. The pass:
+
+    1. merges repeats: a pure 0-dim operation on the same inputs as an earlier one is
+       replaced by it (a value the graph returns is never replaced: two results would share
+       a buffer; its repeats merge into it);
+    2. with ``hoist``, gathers every 0-dim value that depends only on 0-dim inputs and that a
+       larger operation reads into one ``cat`` per dtype, placed before anything else, and
+       has the larger operations read their value from it. On CPU inductor computes a ``cat``
+       into a buffer of its own (``ConcatKernel``), so every scalar of the call is computed
+       once, ahead of the loops over the rows, whatever the number of scalars; hoisting each
+       through an operator of its own (``functional._scalars.once``) costs two calls per
+       scalar.
+
+    Only where each value is computed changes: the operations, their order and their inputs
+    stay the same, so the results are bit-identical.
+    Use: ``inductor_config={"post_grad_custom_post_pass": scalars_once()}``.
     """
-    return _merge_repeated_scalars_pass()()
+    return _scalars_once_pass()(hoist)
 
 
 @functools.cache
-def _merge_repeated_scalars_pass() -> type:
+def _scalars_once_pass() -> type:
     # imported here, when compiling: importing inductor's pass interface takes ~1 s
     from torch._inductor.custom_graph_pass import CustomGraphPass, get_hash_for_files
 
-    class MergeRepeatedScalars(CustomGraphPass):
+    class ScalarsOnce(CustomGraphPass):
+        def __init__(self, hoist: bool) -> None:
+            self.hoist = hoist
+
         def __call__(self, graph: torch.fx.Graph) -> None:
-            first: dict[Any, torch.fx.Node] = {}
-            # a value the graph returns is never replaced (two results would share a buffer);
-            # its repeats elsewhere merge into it
-            returned = set(graph.output_node().all_input_nodes)
-            for node in list(graph.nodes):
-                value = node.meta.get("val")
-                if (
-                    node.op != "call_function"
-                    or not isinstance(value, Tensor)
-                    or value.dim() != 0
-                    or node.is_impure(impure_random=True)
-                ):
-                    continue
-                # arguments refer to earlier nodes, already merged: equal keys, equal values
-                key = (node.target, node.args, tuple(sorted(node.kwargs.items())))
-                try:
-                    kept = first.setdefault(key, node)
-                except TypeError:  # an argument that cannot be part of a key
-                    continue
-                if kept is not node and node not in returned:
-                    node.replace_all_uses_with(kept)
-                    graph.erase_node(node)
+            _merge_repeated_scalars(graph)
+            if self.hoist:
+                _hoist_scalars(graph)
 
         def uuid(self) -> Any:
             # inductor's cache of compiled graphs keys on this: a change to this file renews it
-            return get_hash_for_files((__file__,))
+            return (get_hash_for_files((__file__,)), self.hoist)
 
-    return MergeRepeatedScalars
+    return ScalarsOnce
+
+
+def _is_scalar(node: torch.fx.Node) -> bool:
+    value = node.meta.get("val")
+    return isinstance(value, Tensor) and value.dim() == 0
+
+
+def _merge_repeated_scalars(graph: torch.fx.Graph) -> None:
+    first: dict[Any, torch.fx.Node] = {}
+    returned = set(graph.output_node().all_input_nodes)
+    for node in list(graph.nodes):
+        if node.op != "call_function" or not _is_scalar(node) or node.is_impure(impure_random=True):
+            continue
+        # arguments refer to earlier nodes, already merged: equal keys, equal values
+        key = (node.target, node.args, tuple(sorted(node.kwargs.items())))
+        try:
+            kept = first.setdefault(key, node)
+        except TypeError:  # an argument that cannot be part of a key
+            continue
+        if kept is not node and node not in returned:
+            node.replace_all_uses_with(kept)
+            graph.erase_node(node)
+
+
+#: nodes that read no other node: the graph's inputs and its constants
+_LEAVES = ("placeholder", "get_attr")
+
+
+def _hoist_scalars(graph: torch.fx.Graph) -> None:
+    """Step 2 of :func:`scalars_once`."""
+    # the scalar part of the graph: pure 0-dim operations on 0-dim inputs and constants
+    scalar: list[torch.fx.Node] = []
+    members: set[torch.fx.Node] = set()
+    for node in graph.nodes:
+        if (
+            node.op == "call_function"
+            and _is_scalar(node)
+            and not node.is_impure(impure_random=True)
+            and all(
+                source in members or (source.op in _LEAVES and _is_scalar(source))
+                for source in node.all_input_nodes
+            )
+        ):
+            scalar.append(node)
+            members.add(node)
+    # the values the rest of the graph reads (what the output alone reads stays as it is)
+    read = [
+        node
+        for node in scalar
+        if any(user.op == "call_function" and user not in members for user in node.users)
+    ]
+    if not read:
+        return
+    # the scalar part moves ahead of the rest (its inputs come first: placeholders, constants)
+    rest = next(node for node in graph.nodes if node.op not in _LEAVES and node not in members)
+    for node in list(graph.nodes):
+        if node.op == "get_attr" and _is_scalar(node) and any(u in members for u in node.users):
+            rest.prepend(node)
+    for node in scalar:
+        rest.prepend(node)
+    groups: dict[tuple[torch.dtype, torch.device], list[torch.fx.Node]] = {}
+    for node in read:
+        value = node.meta["val"]
+        groups.setdefault((value.dtype, value.device), []).append(node)
+    for nodes in groups.values():
+        values = [node.meta["val"] for node in nodes]
+        with values[0].fake_mode:
+            stacked_value = torch.stack(values)
+        with graph.inserting_before(rest):
+            # stack, as inductor takes it after decompositions: a cat of 1-element views
+            ones = [graph.call_function(torch.ops.aten.unsqueeze.default, (n, 0)) for n in nodes]
+            stacked = graph.call_function(torch.ops.aten.cat.default, (ones,))
+        for one, value in zip(ones, values, strict=True):
+            with value.fake_mode:
+                one.meta["val"] = value.unsqueeze(0)
+        stacked.meta["val"] = stacked_value
+        for i, node in enumerate(nodes):
+            with graph.inserting_before(rest):
+                element = graph.call_function(torch.ops.aten.select.int, (stacked, 0, i))
+            element.meta["val"] = values[i]
+            for user in list(node.users):
+                if user.op == "call_function" and user not in members and user not in ones:
+                    user.replace_input_with(node, element)
 
 
 def tensor_signature(args: Any) -> Any:

@@ -86,6 +86,9 @@ class Driver:
     #: each coordinate's update reads only that coordinate (and shared scalars such as the
     #: step count), so the rule may step the coordinates of a batch separately
     elementwise: bool = False
+    #: the same driver for a block of the batch's rows (its per-row learning rates sliced),
+    #: so that a batch may be stepped block by block; None: the whole batch only
+    on_rows: Callable[[slice], Driver] | None = None
 
 
 def functional_driver(
@@ -98,8 +101,6 @@ def functional_driver(
     """Drive a registry optimizer through its pure rule, with a ``[B, 1]`` learning rate."""
     hyper = cls.rule_hyperparameters(group)
     init_options = cls.init_options(group)
-    lr_column = lr_rows.reshape(-1, 1)
-
     if "step_dtype" in inspect.signature(cls.init_rule).parameters:
         # a float64 step counter stays exact far beyond float32's 2^24 steps
         init_options = {**init_options, "step_dtype": torch.float64}
@@ -107,14 +108,23 @@ def functional_driver(
     def init(theta: Tensor) -> Any:
         return cls.init_rule(theta, **init_options)
 
-    def step(theta: Tensor, grad: Tensor, state: Any, t: Tensor) -> tuple[Tensor, Any]:
-        lr = lr_column.to(theta.dtype)
-        if schedule is not None:
-            lr = lr * schedule(t)
-        return cls.update_rule(theta, grad, state, **{**hyper, "lr": lr})
+    def driver(lr_column: Tensor) -> Driver:
+        def step(theta: Tensor, grad: Tensor, state: Any, t: Tensor) -> tuple[Tensor, Any]:
+            lr = lr_column.to(theta.dtype)
+            if schedule is not None:
+                lr = lr * schedule(t)
+            return cls.update_rule(theta, grad, state, **{**hyper, "lr": lr})
 
-    # every registry rule is element-wise (tests/test_engine.py steps each one by columns)
-    return Driver(init=init, step=step, compilable=True, elementwise=True)
+        # every registry rule is element-wise (tests/test_engine.py steps each one by columns)
+        return Driver(
+            init=init,
+            step=step,
+            compilable=True,
+            elementwise=True,
+            on_rows=lambda rows: driver(lr_column[rows]),
+        )
+
+    return driver(lr_rows.reshape(-1, 1))
 
 
 def class_driver(

@@ -24,11 +24,11 @@ theta_T). ``hit_evals`` holds that evaluation count (-1: never); steps to a targ
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,7 @@ from torch import Tensor
 from adamlab.bench.drivers import Driver, make_driver, validated_group
 from adamlab.bench.spec import ExperimentSpec, OptimizerSpec
 from adamlab.bench.starts import starting_points
-from adamlab.compiled_call import CompiledFunction, merge_repeated_scalars
-from adamlab.functional._scalars import hoisted_scalars
+from adamlab.compiled_call import CompiledFunction, scalars_once
 from adamlab.functions import TestFunction, get
 from adamlab.optim import FunctionalOptimizer
 
@@ -174,16 +173,27 @@ class _Layout:
         return torch.stack([piece[:, 0] for piece in pieces]).t()
 
     @staticmethod
-    def join_state(states: Sequence[Any]) -> Any:
-        if len(states) == 1:
-            return states[0]
+    def join_segments(per_segment: Sequence[Pieces]) -> Tensor:
+        """The batch's ``[B, d]`` iterate from the pieces of each of its segments (several
+        segments only by columns), coordinate-major like :meth:`join`."""
+        if len(per_segment) == 1:
+            return _Layout.join(per_segment[0])
+        columns = zip(*per_segment, strict=True)
+        return _stack_joined([[piece[:, 0] for piece in column] for column in columns]).t()
+
+    @staticmethod
+    def join_states(per_segment: Sequence[Sequence[Any]]) -> Any:
+        """The batch's state from each segment's states (one per piece)."""
+        first = per_segment[0]
+        if len(per_segment) == 1 and len(first) == 1:
+            return first[0]
         # by columns the rule is a registry rule: its state is a NamedTuple
         fields = []
-        for values in zip(*states, strict=True):
-            first = values[0]
-            per_element = isinstance(first, Tensor) and first.dim() == 2
-            fields.append(_Layout.join(list(values)) if per_element else first)
-        return type(states[0])(*fields)
+        for i, value in enumerate(first[0]):
+            if isinstance(value, Tensor) and value.dim() == 2:  # shaped like the iterate
+                value = _Layout.join_segments([[s[i] for s in states] for states in per_segment])
+            fields.append(value)  # the rest (the step count) is the same in every segment
+        return type(first[0])(*fields)
 
 
 def _column(x: Tensor, i: int) -> Tensor:
@@ -191,38 +201,82 @@ def _column(x: Tensor, i: int) -> Tensor:
     return x[:, i : i + 1] if x.dim() == 2 else x
 
 
-def _make_chunk(
-    gap_and_grad: Callable[[Pieces], tuple[Tensor, Pieces]],
-    driver: Driver,
-    k: int,
-    layout: _Layout,
-) -> Callable[..., Any]:
+@dataclass(frozen=True)
+class _Segment:
+    """Rows that the compiled chunk steps together, its K iterations in a row.
+
+    With K > 1 by columns, each function's block of rows is a segment: the K iterations of a
+    block then compile into one loop over its rows, where a batch stepped as one joins the
+    blocks' values and gradients (``torch.cat``) in every iteration, which cuts the loop at
+    every iteration. Measured side by side (docs/performance.md): the six functions, 4
+    iterations per call, 1.54x / 1.39x as fast by blocks at 1,000 / 10,000 starts each.
+    With K = 1 nothing spans iterations, and a loop per block only adds to the compile time
+    (about twice as long for the six functions), so the batch is one segment, as it is
+    whole.
+    """
+
+    rows: slice
+    gap_and_grad: Callable[[Pieces], tuple[Tensor, Pieces]]
+    driver: Driver
+    #: the segment's entries of the batch's ``trace_index`` (which lists rows in order)
+    traced: slice
+
+
+def _segments(
+    blocks: Sequence[_Block], driver: Driver, layout: _Layout, k: int, trace_index: Tensor
+) -> list[_Segment]:
+    if k == 1 or not layout.columns or len(blocks) == 1 or driver.on_rows is None:
+        every = slice(0, blocks[-1].rows.stop)
+        return [_Segment(every, _batch_gap_and_grad(blocks), driver, slice(0, len(trace_index)))]
+    segments, traced = [], 0
+    for block in blocks:
+        count = int(((trace_index >= block.rows.start) & (trace_index < block.rows.stop)).sum())
+        segments.append(
+            _Segment(
+                rows=block.rows,
+                # the segment's pieces hold the block's rows alone
+                gap_and_grad=_batch_gap_and_grad(
+                    [dataclasses.replace(block, rows=slice(0, block.rows.stop - block.rows.start))]
+                ),
+                driver=driver.on_rows(block.rows),
+                traced=slice(traced, traced + count),
+            )
+        )
+        traced += count
+    return segments
+
+
+def _make_chunk(segments: Sequence[_Segment], k: int, layout: _Layout) -> Callable[..., Any]:
     """K iterations for all rows; pure in its inputs, so ``torch.compile`` can fuse it."""
 
-    def chunk(
+    def advance(
+        segment: _Segment,
         theta: Tensor,
         state: Any,
         best: Tensor,
-        misses: Tensor,
+        counts: list[Tensor],
         diverged: Tensor,
         active: Tensor,
         t0: Tensor,
-        targets: Tensor,
+        levels: list[Tensor],
         trace_index: Tensor,
-    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor]:
-        pieces = layout.split(theta)
-        states = layout.split_state(state, theta.shape[-1])
-        counts, levels = list(misses.unbind(0)), list(targets.unbind(0))
-        bests = []
-        traces = []
+    ) -> tuple[Pieces, list[Any], Tensor, list[Tensor], Tensor, list[Tensor], list[Tensor]]:
+        """The segment's K iterations; the arguments are the whole batch's."""
+        rows = segment.rows
+        pieces = layout.split(theta[rows])
+        states = layout.split_state(_map_tensors(lambda x: _rows(x, rows), state), len(pieces))
+        best, diverged, active = best[rows], diverged[rows], active[rows]
+        counts = [count[rows] for count in counts]
+        traced = trace_index[segment.traced] - rows.start
+        bests, traces = [], []
         for i in range(k):
             t = t0 + i
-            gap, grads = gap_and_grad(pieces)
+            gap, grads = segment.gap_and_grad(pieces)
             best, counts = _Tracker.observe(gap, best, counts, levels)
             # rows of a unit that has stopped early are frozen (see run_units)
             moving = (diverged < 0) & active
             stepped = [
-                driver.step(piece, g, s, t)
+                segment.driver.step(piece, g, s, t)
                 for piece, g, s in zip(pieces, grads, states, strict=True)
             ]
             # a row diverges at step t + 1 when theta_{t+1} (or f(theta_t)) is not finite;
@@ -235,22 +289,55 @@ def _make_chunk(
                 for (new, _), piece in zip(stepped, pieces, strict=True)
             ]
             states = [s for _, s in stepped]
-            theta = layout.join(pieces)
             bests.append(best)
-            traces.append(theta.index_select(0, trace_index))
+            traces.append(layout.join(pieces).index_select(0, traced))
+        return pieces, states, best, counts, diverged, bests, traces
+
+    def chunk(
+        theta: Tensor,
+        state: Any,
+        best: Tensor,
+        misses: Tensor,
+        diverged: Tensor,
+        active: Tensor,
+        t0: Tensor,
+        targets: Tensor,
+        trace_index: Tensor,
+    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor]:
+        counts, levels = list(misses.unbind(0)), list(targets.unbind(0))
+        done = [
+            advance(s, theta, state, best, counts, diverged, active, t0, levels, trace_index)
+            for s in segments
+        ]
+        pieces, states, bests, counts, divergeds, best_lists, trace_lists = zip(*done, strict=True)
         return (
-            _coordinate_major(theta),
-            _map_tensors(_coordinate_major, layout.join_state(states)),
-            best,
-            torch.stack(counts),
-            diverged,
+            _coordinate_major(layout.join_segments(pieces)),
+            _map_tensors(_coordinate_major, layout.join_states(states)),
+            _join_rows(list(bests), dim=0),
+            _stack_joined(list(zip(*counts, strict=True))),
+            _join_rows(list(divergeds), dim=0),
             t0 + k,
             # one step per chunk: the caller reads ``best`` itself, saving a copy per step
-            torch.stack(bests) if k > 1 else None,
-            torch.stack(traces),
+            _stack_joined(list(zip(*best_lists, strict=True))) if k > 1 else None,
+            _stack_joined(list(zip(*trace_lists, strict=True))),
         )
 
     return chunk
+
+
+def _stack_joined(parts: Sequence[Sequence[Tensor]]) -> Tensor:
+    """``torch.stack`` of each list of parts joined along rows (``torch.cat``), written as one
+    ``cat`` of all parts: the compiler then computes every part into its place in the result,
+    where a stack of cats computes each cat into a buffer of its own and then copies it into
+    the stack (in the generated code of a six-function batch: one more pass over all rows
+    per count, per iteration's best-so-far and per coordinate, on every call)."""
+    flat = torch.cat([part for row_parts in parts for part in row_parts])
+    return flat.view(len(parts), -1, *flat.shape[1:])
+
+
+def _rows(x: Tensor, rows: slice) -> Tensor:
+    """The given rows of a per-row field (``[B, ...]``); a 0-dim field (the step count) as is."""
+    return x[rows] if x.dim() > 0 else x
 
 
 def _non_finite_rows(gap: Tensor, pieces: Pieces) -> Tensor:
@@ -283,37 +370,39 @@ _UNROLLED_COORDINATES = 8
 _COLUMNS_UP_TO = 8
 
 
-def _scalars_hoisted(elements: int) -> AbstractContextManager[None]:
-    """Hoist the rules' per-step scalars (see ``functional._scalars.once``) on large batches.
-
-    Each hoisted scalar costs the compiled call one more operator call (~4 us); inlined, its
-    pow and sqrt run once per 8 elements. Measured side by side with Adam on Rosenbrock:
-    hoisting is slower at 1,000 rows x 2 coordinates, faster at 10,000.
-    """
-    return hoisted_scalars(elements >= _HOIST_FROM_ELEMENTS)
-
-
-_HOIST_FROM_ELEMENTS = 8192
-
-
 def _layout(driver: Driver, d: int, compiled: bool) -> _Layout:
     """By columns where it pays: compiled (eagerly, columns only multiply the operator calls)
     with an element-wise rule and at most ``_COLUMNS_UP_TO`` coordinates."""
     return _Layout(columns=compiled and driver.elementwise and d <= _COLUMNS_UP_TO)
 
 
-def _inductor_config(layout: _Layout) -> dict[str, Any]:
-    """Inductor settings for the chunk by columns: let every operation of the K iterations
-    join one loop (inductor's default stops fusing at 64 operations per kernel, which cuts
-    even one iteration of a batch of several functions into kernels that pass the iterate
-    through memory), and compute the rule's per-step scalars once, not once per column."""
-    if not layout.columns:
-        return {}
-    return {
-        "max_fusion_size": _MAX_FUSION_SIZE,
-        "post_grad_custom_post_pass": merge_repeated_scalars(),
-    }
+def _inductor_config(layout: _Layout, k: int) -> dict[str, Any]:
+    """Inductor settings for the chunk of K iterations (each measured side by side in
+    docs/performance.md, ``benchmarks/engine_variants.py``).
 
+    Both layouts:
+      * the rule's per-step scalars (t + 1, the bias corrections) are computed once per call,
+        all K steps' together, ahead of the loops over the rows
+        (``compiled_call.scalars_once``);
+      * the wrapper that allocates the outputs and calls the kernels is C++ (``cpp_wrapper``):
+        about 30 us less per call than inductor's Python wrapper, for about 2 s more
+        compiling per graph.
+    By columns, also: every operation of the K iterations may join one loop (inductor's
+    default stops fusing at 64 operations per kernel, which cuts even one iteration of a
+    batch of several functions into kernels that pass the iterate through memory), and with
+    K > 1 that loop runs on all threads from fewer rows than inductor's default, which
+    assumes a few operations per row (the loop here has about a hundred per row and
+    iteration).
+    """
+    config: dict[str, Any] = {"post_grad_custom_post_pass": scalars_once(), "cpp_wrapper": True}
+    if layout.columns:
+        config["max_fusion_size"] = _MAX_FUSION_SIZE
+        config["cpp.min_chunk_size"] = max(1, _ROWS_PER_THREAD_AT_K1 // k)
+    return config
+
+
+#: inductor's default ``cpp.min_chunk_size``: the fewest rows per thread of a parallel loop
+_ROWS_PER_THREAD_AT_K1 = 512
 
 _MAX_FUSION_SIZE = 4096
 
@@ -498,7 +587,7 @@ def run_units(
     compiled = driver.compilable and spec.compile
     layout = _layout(driver, d, compiled)
     gap_and_grad = _batch_gap_and_grad(blocks)
-    chunk_fn = _make_chunk(gap_and_grad, driver, k, layout)
+    chunk_fn = _make_chunk(_segments(blocks, driver, layout, k, trace_index), k, layout)
     if compiled:
         # every batch compiles the same `chunk` code object for other functions / rules; drop
         # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
@@ -506,7 +595,7 @@ def run_units(
         torch._dynamo.reset()
         # after its first call, the chunk's graph runs without dynamo's per-call guards
         chunk_fn = CompiledFunction(
-            chunk_fn, pure=True, dynamic=False, inductor_config=_inductor_config(layout)
+            chunk_fn, pure=True, dynamic=False, inductor_config=_inductor_config(layout, k)
         )
 
     curve_steps = log_spaced_steps(spec.steps, spec.curve_points)
@@ -523,10 +612,9 @@ def run_units(
     compile_seconds = 0.0
     while t0 < spec.steps:
         tick = time.perf_counter()
-        with _scalars_hoisted(rows if layout.columns else rows * d):
-            theta, state, best, misses, diverged, step, bests, traces = chunk_fn(
-                theta, state, best, misses, diverged, active, step, targets, trace_index
-            )
+        theta, state, best, misses, diverged, step, bests, traces = chunk_fn(
+            theta, state, best, misses, diverged, active, step, targets, trace_index
+        )
         if bests is None:
             bests = best.unsqueeze(0)
         if t0 == 0:

@@ -107,10 +107,10 @@ class ExperimentSpec:
     """A whole experiment; frozen, hashable into a fingerprint, echoed at the start of a run.
 
     Besides what to run, four fields say how the engine runs it:
-        chunk: iterations per compiled call. 1 (the default) suits small batches and batches
-            of several functions; for one function with 10,000+ starts, 4 steps about twice
-            as fast, for several times the compile time (docs/performance.md). Early stopping
-            is checked every 100 chunks, so it may end a unit at another step.
+        chunk: iterations per compiled call. 1 (the default) suits small batches and short
+            runs; from about 1,000 starts per function, 4 steps faster (one function
+            or several), for longer compiling (docs/performance.md). Early stopping is
+            checked every 100 chunks, so it may end a unit at another step.
         compile: ``torch.compile`` the step (False: run it eagerly, e.g. to debug).
         threads: torch's intra-op threads while the units run.
         early_stop: end a unit once every row has reached the last target or diverged.
