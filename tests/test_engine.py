@@ -266,10 +266,12 @@ def _assert_same_records(ours, theirs) -> None:
             assert a == b, field.name
 
 
-@pytest.mark.parametrize("compiled", [False, True])
-def test_a_batch_of_functions_equals_each_unit_run_alone(compiled):
+@pytest.mark.parametrize(("compiled", "chunk"), [(False, 1), (True, 1), (True, 2)])
+def test_a_batch_of_functions_equals_each_unit_run_alone(compiled, chunk):
     """run_units steps several functions' units as one batch; every unit's records equal a
-    run of that unit alone, with units stopping early at different steps and rows diverging."""
+    run of that unit alone, with units stopping early at different steps and rows diverging.
+    With several steps per call, the compiled batch steps each function's rows as a segment
+    of its own (engine._Segment)."""
     spec = spec_from_dict(
         {
             "optimizers": [{"name": "sgd", "lr": 1e-2}, {"name": "adam", "lrs": [0.3, 1e-2]}],
@@ -277,6 +279,7 @@ def test_a_batch_of_functions_equals_each_unit_run_alone(compiled):
             "starts": [{"name": "domain", "n": 8}, {"name": "seed", "n": 4}],
             "steps": 1000,
             "compile": compiled,
+            "chunk": chunk,
         }
     )
     stopped, diverged = set(), 0
