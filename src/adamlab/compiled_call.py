@@ -135,11 +135,15 @@ def _is_scalar(node: torch.fx.Node) -> bool:
     return isinstance(value, Tensor) and value.dim() == 0
 
 
+def _is_pure_scalar_op(node: torch.fx.Node) -> bool:
+    return node.op == "call_function" and _is_scalar(node) and not node.is_impure(True)
+
+
 def _merge_repeated_scalars(graph: torch.fx.Graph) -> None:
     first: dict[Any, torch.fx.Node] = {}
     returned = set(graph.output_node().all_input_nodes)
     for node in list(graph.nodes):
-        if node.op != "call_function" or not _is_scalar(node) or node.is_impure(impure_random=True):
+        if not _is_pure_scalar_op(node):
             continue
         # arguments refer to earlier nodes, already merged: equal keys, equal values
         key = (node.target, node.args, tuple(sorted(node.kwargs.items())))
@@ -158,33 +162,27 @@ _LEAVES = ("placeholder", "get_attr")
 
 def _hoist_scalars(graph: torch.fx.Graph) -> None:
     """Step 2 of :func:`scalars_once`."""
-    # the scalar part of the graph: pure 0-dim operations on 0-dim inputs and constants
-    scalar: list[torch.fx.Node] = []
-    members: set[torch.fx.Node] = set()
+    # the scalar part of the graph, in graph order: pure 0-dim operations on 0-dim inputs and
+    # constants (a dict as an ordered set)
+    scalar: dict[torch.fx.Node, None] = {}
     for node in graph.nodes:
-        if (
-            node.op == "call_function"
-            and _is_scalar(node)
-            and not node.is_impure(impure_random=True)
-            and all(
-                source in members or (source.op in _LEAVES and _is_scalar(source))
-                for source in node.all_input_nodes
-            )
+        if _is_pure_scalar_op(node) and all(
+            source in scalar or (source.op in _LEAVES and _is_scalar(source))
+            for source in node.all_input_nodes
         ):
-            scalar.append(node)
-            members.add(node)
+            scalar[node] = None
     # the values the rest of the graph reads (what the output alone reads stays as it is)
     read = [
         node
         for node in scalar
-        if any(user.op == "call_function" and user not in members for user in node.users)
+        if any(user.op == "call_function" and user not in scalar for user in node.users)
     ]
     if not read:
         return
     # the scalar part moves ahead of the rest (its inputs come first: placeholders, constants)
-    rest = next(node for node in graph.nodes if node.op not in _LEAVES and node not in members)
+    rest = next(node for node in graph.nodes if node.op not in _LEAVES and node not in scalar)
     for node in list(graph.nodes):
-        if node.op == "get_attr" and _is_scalar(node) and any(u in members for u in node.users):
+        if node.op == "get_attr" and _is_scalar(node) and any(u in scalar for u in node.users):
             rest.prepend(node)
     for node in scalar:
         rest.prepend(node)
@@ -194,22 +192,22 @@ def _hoist_scalars(graph: torch.fx.Graph) -> None:
         groups.setdefault((value.dtype, value.device), []).append(node)
     for nodes in groups.values():
         values = [node.meta["val"] for node in nodes]
-        with values[0].fake_mode:
-            stacked_value = torch.stack(values)
         with graph.inserting_before(rest):
             # stack, as inductor takes it after decompositions: a cat of 1-element views
             ones = [graph.call_function(torch.ops.aten.unsqueeze.default, (n, 0)) for n in nodes]
             stacked = graph.call_function(torch.ops.aten.cat.default, (ones,))
-        for one, value in zip(ones, values, strict=True):
-            with value.fake_mode:
+            elements = [
+                graph.call_function(torch.ops.aten.select.int, (stacked, 0, i))
+                for i in range(len(nodes))
+            ]
+        with values[0].fake_mode:
+            for one, value in zip(ones, values, strict=True):
                 one.meta["val"] = value.unsqueeze(0)
-        stacked.meta["val"] = stacked_value
-        for i, node in enumerate(nodes):
-            with graph.inserting_before(rest):
-                element = graph.call_function(torch.ops.aten.select.int, (stacked, 0, i))
-            element.meta["val"] = values[i]
+            stacked.meta["val"] = torch.stack(values)
+        for node, element, value in zip(nodes, elements, values, strict=True):
+            element.meta["val"] = value
             for user in list(node.users):
-                if user.op == "call_function" and user not in members and user not in ones:
+                if user.op == "call_function" and user not in scalar and user not in ones:
                     user.replace_input_with(node, element)
 
 
