@@ -17,6 +17,9 @@ the repetitions and the median's ratio to the engine as it is:
   off), which costs more per call;
 * ``threads from 1024 rows``: inductor's own rule for running a loop on both threads (512+
   rows per thread), which keeps a batch of up to 1,023 rows on one thread;
+* ``size asserts``: the compiled wrapper checks every input's sizes and strides per call;
+* ``signature every call``: every call computes its arguments' signature to find its direct
+  call (``CompiledFunction.for_signature_of`` not used);
 * ``one segment``: a batch of several functions stepped as one segment (each iteration joins
   the functions' gradients), not function by function (``engine._Segment``); the same as
   ``engine`` for one function and for chunk 1;
@@ -102,6 +105,20 @@ def default_thread_threshold() -> contextlib.AbstractContextManager[None]:
     return inductor_settings_changed(**{"cpp.min_chunk_size": None})
 
 
+def size_asserts() -> contextlib.AbstractContextManager[None]:
+    return inductor_settings_changed(size_asserts=True)
+
+
+@contextlib.contextmanager
+def signature_every_call() -> Iterator[None]:
+    kept = engine_module.CompiledFunction.for_signature_of
+    engine_module.CompiledFunction.for_signature_of = lambda self, *args: self  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        engine_module.CompiledFunction.for_signature_of = kept  # type: ignore[method-assign]
+
+
 @contextlib.contextmanager
 def one_segment() -> Iterator[None]:
     kept = engine_module._segments
@@ -124,6 +141,8 @@ VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "python wrapper": python_wrapper,
     "threads from 1024 rows": default_thread_threshold,
     "one segment": one_segment,
+    "size asserts": size_asserts,
+    "signature every call": signature_every_call,
 }
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from adamlab.compiled_call import CompiledFunction, scalars_once, tensor_signature
+from adamlab.compiled_call import CompiledFunction, DirectCall, scalars_once, tensor_signature
 
 
 class Pair(NamedTuple):
@@ -69,6 +69,24 @@ def test_other_arguments_get_their_own_graph() -> None:
         (y,) = compiled(x)
         assert torch.equal(y, x * 2 + 1)
     assert compiled.direct_calls == 3
+
+
+def test_for_signature_of_gives_the_direct_call_of_that_signature_only() -> None:
+    compiled = CompiledFunction(lambda x: (x * 2 + 1,), pure=True, dynamic=False)
+    x = torch.arange(3.0)
+    assert compiled.for_signature_of(x) is compiled  # not called yet
+    compiled(x)
+    bound = compiled.for_signature_of(torch.zeros(3))
+    assert isinstance(bound, DirectCall)
+    (y,) = bound(torch.full((3,), 5.0))
+    assert torch.equal(y, torch.full((3,), 11.0))
+    # another shape, stride or dtype: not that graph's signature
+    for other in (torch.zeros(4), torch.zeros(6)[::2], torch.zeros(3, dtype=torch.float64)):
+        assert compiled.for_signature_of(other) is compiled
+    # a signature whose graph is not called directly
+    returns_argument = CompiledFunction(lambda x: (x,), pure=True, dynamic=False)
+    returns_argument(x)
+    assert returns_argument.for_signature_of(x) is returns_argument
 
 
 def test_a_function_that_returns_an_argument_keeps_going_through_torch_compile() -> None:

@@ -349,29 +349,49 @@ def test_the_compiled_step_called_directly_equals_every_call_through_torch_compi
     monkeypatch, chunk
 ):
     """After its first call the engine runs the compiled graph without dynamo
-    (``adamlab.compiled_call``); the records are bit-identical to calling ``torch.compile``'s
-    function every time, including SGD's momentum buffer appearing after the first step."""
+    (``adamlab.compiled_call``), and from the second or third call on it calls the graph's
+    direct call itself, without looking up the arguments' signature; the records are
+    bit-identical to calling ``torch.compile``'s function every time, including SGD's momentum
+    buffer appearing after the first step."""
     from adamlab.bench import engine
-    from adamlab.compiled_call import CompiledFunction
+    from adamlab.compiled_call import CompiledFunction, DirectCall
 
     spec = _sgd_and_adam_compiled(["rosenbrock", "booth", "easom"], chunk)
     made: list[CompiledFunction] = []
+    bound: list[list[object]] = []
+
+    class Recorded(CompiledFunction):
+        def for_signature_of(self, *args):
+            bound[-1].append(super().for_signature_of(*args))
+            return bound[-1][-1]
 
     def recorded(function, **options):
-        made.append(CompiledFunction(function, **options))
+        made.append(Recorded(function, **options))
+        bound.append([])
         return made[-1]
 
     monkeypatch.setattr(engine, "CompiledFunction", recorded)
     direct = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
     # SGD: one graph for the first step (no momentum buffer yet), one for the others
     assert [compiled.direct_calls for compiled in made] == [2, 1]
-    monkeypatch.setattr(
-        engine,
-        "CompiledFunction",
-        lambda function, pure, inductor_config=None, **options: torch.compile(
-            function, options=dict(inductor_config or {}), **options
-        ),
-    )
+    # SGD binds at its third call (the second has a signature not compiled yet), Adam at its
+    # second
+    assert [[isinstance(b, DirectCall) for b in tries] for tries in bound] == [
+        [False, True],
+        [True],
+    ]
+
+    class ThroughDynamo:
+        def __init__(self, function, pure, inductor_config=None, **options):
+            self.compiled = torch.compile(function, options=dict(inductor_config or {}), **options)
+
+        def __call__(self, *args):
+            return self.compiled(*args)
+
+        def for_signature_of(self, *args):
+            return self
+
+    monkeypatch.setattr(engine, "CompiledFunction", ThroughDynamo)
     guarded = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
     _assert_same_batches(direct, guarded)
 

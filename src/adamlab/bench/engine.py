@@ -386,7 +386,11 @@ def _inductor_config(layout: _Layout, k: int) -> dict[str, Any]:
         (``compiled_call.scalars_once``);
       * the wrapper that allocates the outputs and calls the kernels is C++ (``cpp_wrapper``):
         about 30 us less per call than inductor's Python wrapper, for about 2 s more
-        compiling per graph.
+        compiling per graph;
+      * no check of the inputs' sizes and strides on each call (``size_asserts``, about 3 us
+        of a call's fixed cost): the graph runs only through ``CompiledFunction``, whose
+        direct calls are keyed by those same sizes and strides, and ``run_units`` binds one
+        only to calls of the signature it was compiled for.
     By columns, also: every operation of the K iterations may join one loop (inductor's
     default stops fusing at 64 operations per kernel, which cuts even one iteration of a
     batch of several functions into kernels that pass the iterate through memory), and with
@@ -394,7 +398,11 @@ def _inductor_config(layout: _Layout, k: int) -> dict[str, Any]:
     assumes a few operations per row (the loop here has about a hundred per row and
     iteration).
     """
-    config: dict[str, Any] = {"post_grad_custom_post_pass": scalars_once(), "cpp_wrapper": True}
+    config: dict[str, Any] = {
+        "post_grad_custom_post_pass": scalars_once(),
+        "cpp_wrapper": True,
+        "size_asserts": False,
+    }
     if layout.columns:
         config["max_fusion_size"] = _MAX_FUSION_SIZE
         config["cpp.min_chunk_size"] = max(1, _ROWS_PER_THREAD_AT_K1 // k)
@@ -588,13 +596,14 @@ def run_units(
     layout = _layout(driver, d, compiled)
     gap_and_grad = _batch_gap_and_grad(blocks)
     chunk_fn = _make_chunk(_segments(blocks, driver, layout, k, trace_index), k, layout)
+    compiled_chunk = None
     if compiled:
         # every batch compiles the same `chunk` code object for other functions / rules; drop
         # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
         # their guards on every call (inductor's on-disk cache still makes repeats cheap)
         torch._dynamo.reset()
         # after its first call, the chunk's graph runs without dynamo's per-call guards
-        chunk_fn = CompiledFunction(
+        chunk_fn = compiled_chunk = CompiledFunction(
             chunk_fn, pure=True, dynamic=False, inductor_config=_inductor_config(layout, k)
         )
 
@@ -612,9 +621,13 @@ def run_units(
     compile_seconds = 0.0
     while t0 < spec.steps:
         tick = time.perf_counter()
-        theta, state, best, misses, diverged, step, bests, traces = chunk_fn(
-            theta, state, best, misses, diverged, active, step, targets, trace_index
-        )
+        args = (theta, state, best, misses, diverged, active, step, targets, trace_index)
+        if compiled_chunk is not None and t0 in (k, 2 * k) and chunk_fn is compiled_chunk:
+            # each call takes the previous call's outputs: once a call's arguments have the
+            # signature of a graph's inputs (the second call's, or the third's where the state
+            # gains a field at the first step, as SGD's momentum buffer), every later call's do
+            chunk_fn = compiled_chunk.for_signature_of(*args)
+        theta, state, best, misses, diverged, step, bests, traces = chunk_fn(*args)
         if bests is None:
             bests = best.unsqueeze(0)
         if t0 == 0:
