@@ -84,7 +84,8 @@ def engine(
         steps = units[0].steps_run
         total += seconds
         # the first call compiles; count it as one ordinary call's worth of stepping
-        per_call = (seconds - first) / max(steps - 1, 1)
+        calls = steps // engine_module._chunk_size(spec.steps, chunk)
+        per_call = (seconds - first) / max(calls - 1, 1)
         stepping += seconds - first + per_call
         row_steps += sum(len(unit.lr) * unit.steps_run for unit in units)
     return stepping, total, row_steps
