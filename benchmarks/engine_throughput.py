@@ -5,7 +5,8 @@
 (b) adamlab's engine on the same pairs and steps, with 1 start and with many starts per pair,
     as ``adamlab run`` drives it: one batch per optimizer holding every function's starts;
 (c) the engine on Adam and Rosenbrock alone, the workload of the reference figures for
-    batched multi-start (jax + optax, torch.compile, a C loop: float64, 10,000 starts).
+    batched multi-start (jax + optax, torch.compile, a C loop: float64, 10,000 starts), or
+    on each of other functions alone (``--alone``).
 
 A "row-step" is one start advanced by one step. The engine's rates are given for the stepping
 alone (its first call, which compiles, excluded) and end to end (compile included); the
@@ -16,6 +17,8 @@ compile cost is printed separately. Run from the repository root:
     .venv/bin/python benchmarks/engine_throughput.py --through-dynamo   # (b) also without the
                                       # direct call of the compiled graph, side by side
     .venv/bin/python benchmarks/engine_throughput.py --threads 2 --chunk 4 --dtype float32
+    .venv/bin/python benchmarks/engine_throughput.py --threads 2 --chunk 4 --starts 1000 \
+        --alone rosenbrock bukin_n6 bohachevsky1 booth three_hump_camel easom
 
 ``benchmarks/engine_variants.py`` compares the engine with its own choices undone.
 """
@@ -125,8 +128,28 @@ def every_call_through_dynamo() -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--starts", type=int, nargs="+", default=[1, 1000, 10000])
-    parser.add_argument("--rosenbrock-starts", type=int, nargs="*", default=[10000])
+    parser.add_argument(
+        "--starts",
+        type=int,
+        nargs="*",
+        default=[1, 1000, 10000],
+        help="starts per function for (b)",
+    )
+    parser.add_argument(
+        "--alone-starts",
+        "--rosenbrock-starts",
+        type=int,
+        nargs="*",
+        default=[10000],
+        help="starts for (c), Adam on one function at a time",
+    )
+    parser.add_argument(
+        "--alone",
+        nargs="+",
+        default=["rosenbrock"],
+        metavar="FUNCTION",
+        help="the functions of (c), each alone (default: rosenbrock)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
@@ -161,7 +184,8 @@ def main() -> None:
     print(f"\n(a) seed-style loop, 1 start: {sum(seed_seconds):.2f} s, {seed_rate:.3g} row-steps/s")
     print(f"    per step: {statistics.median(s / args.steps for s in seed_seconds) * 1e6:.0f} us")
 
-    print("\n(b) engine           stepping row-steps/s   end-to-end row-steps/s   vs (a)")
+    if args.starts:
+        print("\n(b) engine           stepping row-steps/s   end-to-end row-steps/s   vs (a)")
     for starts in args.starts:
         stepping, total, row_steps = engine(
             optimizers, functions, starts, args.steps, not args.no_compile, args.chunk, args.dtype
@@ -182,12 +206,16 @@ def main() -> None:
             )
 
     adam = [o for o in optimizers if o["name"] == "adam"]
-    print("\n(c) Adam on Rosenbrock, stepping row-steps/s")
-    for starts in args.rosenbrock_starts:
-        stepping, _, row_steps = engine(
-            adam, ["rosenbrock"], starts, args.steps, not args.no_compile, args.chunk, args.dtype
-        )
-        print(f"    {starts:>6} starts   {row_steps / stepping:>14.3g}")
+    for function in args.alone:
+        print(f"\n(c) Adam on {function} alone, stepping row-steps/s")
+        for starts in args.alone_starts:
+            stepping, total, row_steps = engine(
+                adam, [function], starts, args.steps, not args.no_compile, args.chunk, args.dtype
+            )
+            print(
+                f"    {starts:>6} starts   {row_steps / stepping:>14.3g}"
+                f"   (compile {total - stepping:.1f} s)"
+            )
 
 
 if __name__ == "__main__":
