@@ -39,7 +39,7 @@ from torch import Tensor
 from adamlab.bench.drivers import Driver, make_driver, validated_group
 from adamlab.bench.spec import ExperimentSpec, OptimizerSpec
 from adamlab.bench.starts import starting_points
-from adamlab.compiled_call import CompiledFunction, scalars_once
+from adamlab.compiled_call import CompiledFunction, scalars_once, tensor_signature
 from adamlab.functions import TestFunction, get
 from adamlab.optim import FunctionalOptimizer
 
@@ -596,7 +596,7 @@ def run_units(
     layout = _layout(driver, d, compiled)
     gap_and_grad = _batch_gap_and_grad(blocks)
     chunk_fn = _make_chunk(_segments(blocks, driver, layout, k, trace_index), k, layout)
-    compiled_chunk = None
+    compiled_chunk, last_signature = None, None
     if compiled:
         # every batch compiles the same `chunk` code object for other functions / rules; drop
         # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
@@ -622,11 +622,15 @@ def run_units(
     while t0 < spec.steps:
         tick = time.perf_counter()
         args = (theta, state, best, misses, diverged, active, step, targets, trace_index)
-        if compiled_chunk is not None and t0 in (k, 2 * k) and chunk_fn is compiled_chunk:
-            # each call takes the previous call's outputs: once a call's arguments have the
-            # signature of a graph's inputs (the second call's, or the third's where the state
-            # gains a field at the first step, as SGD's momentum buffer), every later call's do
-            chunk_fn = compiled_chunk.for_signature_of(*args)
+        if compiled_chunk is not None and t0 <= 2 * k and chunk_fn is compiled_chunk:
+            # each call takes the previous call's outputs: once two calls in a row have one
+            # signature, the graph maps it to itself and every later call has it too (from
+            # the second call, or the third where the state gains a field at the first step,
+            # as SGD's momentum buffer); the loop then calls that graph's direct call itself
+            signature = tensor_signature(args)
+            if signature == last_signature:
+                chunk_fn = compiled_chunk.for_signature_of(*args)
+            last_signature = signature
         theta, state, best, misses, diverged, step, bests, traces = chunk_fn(*args)
         if bests is None:
             bests = best.unsqueeze(0)
