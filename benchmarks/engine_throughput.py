@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import statistics
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 import torch
 
@@ -98,31 +98,12 @@ def engine(
 def every_call_through_dynamo() -> Iterator[None]:
     """The engine with plain ``torch.compile``: every call evaluates dynamo's guards (what the
     engine did before it called its captured graph directly, ``adamlab.compiled_call``)."""
-
-    class ThroughDynamo:
-        """``torch.compile`` itself, called the way the engine calls a CompiledFunction."""
-
-        def __init__(
-            self,
-            function: Callable[..., Any],
-            pure: bool,
-            inductor_config: Mapping[str, Any] | None = None,
-            **options: Any,
-        ) -> None:
-            self._compiled = torch.compile(function, options=dict(inductor_config or {}), **options)
-
-        def __call__(self, *args: Any) -> Any:
-            return self._compiled(*args)
-
-        def for_signature_of(self, *args: Any) -> Callable[..., Any]:
-            return self
-
-    direct = engine_module.CompiledFunction
-    engine_module.CompiledFunction = ThroughDynamo
+    kept = engine_module.CompiledFunction
+    engine_module.CompiledFunction = functools.partial(kept, direct=False)  # type: ignore[misc]
     try:
         yield
     finally:
-        engine_module.CompiledFunction = direct
+        engine_module.CompiledFunction = kept
 
 
 def main() -> None:

@@ -89,6 +89,21 @@ def test_for_signature_of_gives_the_direct_call_of_that_signature_only() -> None
     assert returns_argument.for_signature_of(x) is returns_argument
 
 
+def test_direct_false_sends_every_call_through_torch_compile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled = CompiledFunction(lambda x: (x * 2 + 1,), pure=True, dynamic=False, direct=False)
+    x = torch.arange(3.0)
+    for _ in range(3):
+        (y,) = compiled(x)
+        assert torch.equal(y, x * 2 + 1)
+    assert compiled.direct_calls == 0
+    assert compiled.for_signature_of(x) is compiled
+    monkeypatch.setattr(compiled, "_compiled", _refuse)
+    with pytest.raises(AssertionError):
+        compiled(x)
+
+
 def test_a_function_that_returns_an_argument_keeps_going_through_torch_compile() -> None:
     compiled = CompiledFunction(lambda x, y: (x, y + 1), pure=True, dynamic=False)
     x, y = torch.ones(2), torch.zeros(2)

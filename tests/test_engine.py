@@ -4,6 +4,7 @@ recorded per row; the spec rejects bad input with one clear message; records rou
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from pathlib import Path
 
@@ -385,17 +386,9 @@ def test_the_compiled_step_called_directly_equals_every_call_through_torch_compi
     assert [[isinstance(b, DirectCall) for b in tries] for tries in bound] == [[True], [True]]
     assert [compiled.calls for compiled in made] == [2, 1]
 
-    class ThroughDynamo:
-        def __init__(self, function, pure, inductor_config=None, **options):
-            self.compiled = torch.compile(function, options=dict(inductor_config or {}), **options)
-
-        def __call__(self, *args):
-            return self.compiled(*args)
-
-        def for_signature_of(self, *args):
-            return self
-
-    monkeypatch.setattr(engine, "CompiledFunction", ThroughDynamo)
+    monkeypatch.setattr(
+        engine, "CompiledFunction", functools.partial(CompiledFunction, direct=False)
+    )
     guarded = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
     _assert_same_batches(direct, guarded)
 

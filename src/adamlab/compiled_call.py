@@ -364,6 +364,8 @@ class CompiledFunction:
         function: the function; its closure and the globals it reads must not change.
         pure: it does not modify its arguments (see :func:`direct_call`).
         inductor_config: settings of ``torch._inductor.config`` for its graphs.
+        direct: False: every call goes through ``torch.compile``, guards and all (to compare
+            the direct calls with).
         options: ``torch.compile``'s keyword arguments.
     """
 
@@ -373,16 +375,20 @@ class CompiledFunction:
         *,
         pure: bool,
         inductor_config: Mapping[str, Any] | None = None,
+        direct: bool = True,
         **options: Any,
     ) -> None:
         self._function = function
         self._pure = pure
+        self._direct_calls_on = direct
         self._compiled, self._captured = compile_and_capture(
             function, inductor_config=inductor_config, **options
         )
         self._direct: dict[Any, DirectCall | None] = {}
 
     def __call__(self, *args: Any) -> Any:
+        if not self._direct_calls_on:
+            return self._compiled(*args)
         key = tensor_signature(args)
         try:
             direct = self._direct.get(key)
