@@ -89,6 +89,33 @@ def test_for_signature_of_gives_the_direct_call_of_that_signature_only() -> None
     assert returns_argument.for_signature_of(x) is returns_argument
 
 
+class _Row(tuple):  # a tuple type that is not a named tuple
+    __slots__ = ()
+
+
+def test_the_rebuilt_result_has_the_first_results_structure_with_the_new_outputs() -> None:
+    from adamlab.compiled_call import _leaves, _rebuilder
+
+    kept = object()
+    result = (0, [1, Pair(2, None)], (3,), (), _Row((4, kept)), "label")
+    # leaves 0, 1, 2, 4 and 5 come from the graph (in another order), the others stay
+    outputs = iter([3, 0, 4, None, 1, 2, None, None])
+    assert len(_leaves(result)) == 8
+    rebuilt = _rebuilder(result, outputs)(["a", "b", "c", "d", "e"])
+    assert rebuilt == ("d", ["a", Pair("e", None)], ("b",), (), _Row(("c", kept)), "label")
+    assert type(rebuilt[1]) is list and type(rebuilt[1][1]) is Pair
+    assert type(rebuilt[4]) is _Row and rebuilt[4][1] is kept
+
+
+def test_a_function_of_variable_arguments_keeps_going_through_torch_compile() -> None:
+    compiled = CompiledFunction(lambda *xs: (xs[0] * 2 + xs[1],), pure=True, dynamic=False)
+    x, y = torch.arange(3.0), torch.ones(3)
+    for _ in range(2):
+        (z,) = compiled(x, y)
+        assert torch.equal(z, x * 2 + y)
+    assert compiled.direct_calls == 0
+
+
 def test_direct_false_sends_every_call_through_torch_compile(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
