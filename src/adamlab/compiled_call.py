@@ -345,7 +345,7 @@ def _rebuilder(value: Any, outputs: Iterator[int | None]) -> Callable[[Sequence[
     ``outputs`` gives, leaf by leaf in the order of :func:`_leaves`, the graph output that
     replaces the leaf (None: the leaf stays as it is). The function is one Python expression,
     generated once (a call of the engine's step rebuilds about a dozen values: built from
-    nested closures, that took a few microseconds of a call costing tens).
+    nested closures, that took about a microsecond of a call costing tens).
     """
     names: dict[str, Any] = {}
 
