@@ -118,6 +118,40 @@ def test_adamw_accepts_fused_and_keeps_torch_state_layout() -> None:
     assert opt.param_groups[0]["fused"] is True
 
 
+@pytest.mark.parametrize("default_dtype", [torch.float32, torch.float64])
+def test_0_dim_tensors_are_updated_in_place(default_dtype: torch.dtype) -> None:
+    """0-dim float64 tensors (the step counter under a float64 default dtype, a scalar
+    parameter and its moments) advance like torch's: compiled code loses its writes into a
+    0-dim float64 argument, so the fast path passes them as 1-element views."""
+    kept = torch.get_default_dtype()
+    torch.set_default_dtype(default_dtype)
+    try:
+        ours = [
+            torch.nn.Parameter(torch.ones((), dtype=torch.float64)),
+            torch.nn.Parameter(torch.ones(3, 2, dtype=torch.float32)),
+        ]
+        theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+        opt = Adam(ours, lr=0.1, amsgrad=True, fused=True)
+        ref = torch.optim.Adam(theirs, lr=0.1, amsgrad=True, foreach=False)
+        for step in range(6):
+            for a, b in zip(ours, theirs, strict=True):
+                a.grad = a.detach() * (step - 2.5)
+                b.grad = b.detach() * (step - 2.5)
+            opt.step()
+            ref.step()
+        for a, b in zip(ours, theirs, strict=True):
+            assert opt.state[a]["step"].dtype == ref.state[b]["step"].dtype
+            assert opt.state[a]["step"].item() == ref.state[b]["step"].item() == 6
+            tolerance = 1e-10 if a.dtype == torch.float64 else 1e-5
+            torch.testing.assert_close(a, b, rtol=tolerance, atol=0)
+            for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+                torch.testing.assert_close(
+                    opt.state[a][key], ref.state[b][key], rtol=tolerance, atol=0
+                )
+    finally:
+        torch.set_default_dtype(kept)
+
+
 def test_chunk_sizes() -> None:
     assert chunk_sizes(0) == []
     assert sum(chunk_sizes(1000)) == 1000

@@ -79,6 +79,9 @@ class _Signature(NamedTuple):
     state_type: type
     #: per parameter, which state fields are tensors (the others are None)
     presence: tuple[tuple[bool, ...], ...]
+    #: positions in the flat list of the 0-dim tensors, passed in as 1-element views (see
+    #: :func:`_flat`)
+    scalars: tuple[int, ...]
     #: per tensor of the flat list: what the graph may rely on (see :func:`_layout`)
     tensors: tuple[tuple[Any, ...], ...]
     #: whether the step's scalars are computed once per tensor (see :data:`HOIST_FROM_ELEMENTS`)
@@ -100,6 +103,7 @@ def _step_over_flat_list(
     constants: Mapping[str, Any],
     state_type: Callable[..., Any],
     presence: Sequence[Sequence[bool]],
+    scalars: Sequence[int],
 ) -> Callable[[list[Tensor]], list[tuple[Tensor | None, ...]]]:
     """A function that applies ``rule`` in place to every parameter of a flat list.
 
@@ -109,6 +113,9 @@ def _step_over_flat_list(
     """
 
     def step(flat: list[Tensor]) -> list[tuple[Tensor | None, ...]]:
+        flat = list(flat)
+        for position in scalars:
+            flat[position] = flat[position].view(())
         lr, position, created = flat[0], 1, []
         for present in presence:
             theta, grad = flat[position], flat[position + 1]
@@ -156,7 +163,11 @@ def _sizes_stay_open(graph: Captured, layout: Sequence[tuple[Any, ...]]) -> bool
 def _compile(signature: _Signature, flat: list[Tensor]) -> tuple[_Compiled, list[Any]]:
     """Compile ``signature``'s step and run it once on ``flat``: (what later steps run, result)."""
     step = _step_over_flat_list(
-        signature.rule, dict(signature.constants), signature.state_type, signature.presence
+        signature.rule,
+        dict(signature.constants),
+        signature.state_type,
+        signature.presence,
+        signature.scalars,
     )
     # a fresh code object per signature: dynamo keeps its graphs (and their guards) on the
     # code object, so no signature can ever run another one's graph or use up its recompile
@@ -176,8 +187,16 @@ def _compile(signature: _Signature, flat: list[Tensor]) -> tuple[_Compiled, list
 
 
 def _flat(tensor: Any) -> Any:
-    """A 1-D view of a contiguous tensor (0-dim, 1-D and non-contiguous tensors unchanged)."""
-    if tensor is None or tensor.dim() <= 1 or not tensor.is_contiguous():
+    """A 1-D view of a contiguous tensor (1-D and non-contiguous tensors unchanged, 0-dim ones
+    as 1-element views).
+
+    A 0-dim tensor goes into the graph as a 1-element view, and the graph views it back: with
+    torch 2.13, a compiled function's write (``copy_``) into a 0-dim float64 CPU tensor
+    *argument* is silently lost (other dtypes and shapes keep theirs), which froze the step
+    counter of a float64 state and every 0-dim float64 parameter
+    (``tests/test_fused.py``).
+    """
+    if tensor is None or tensor.dim() == 1 or not tensor.is_contiguous():
         return tensor
     return tensor.view(-1)
 
@@ -226,20 +245,26 @@ def _run_chunk(
 ) -> list[tuple[Tensor | None, ...]] | None:
     """One step of one chunk; the fields the step created, per parameter (None: none)."""
     flat = [lr]
-    presence = []
+    presence, scalars = [], []
     for param, grad, state in zip(params, grads, states, strict=True):
         theta = _flat(param)
         if grad.shape != theta.shape:
             grad = grad.reshape(theta.shape)
+        if param.dim() == 0:  # its gradient too, so that the step sees both 0-dim
+            scalars += (len(flat), len(flat) + 1)
         flat += (theta, grad)
-        fields = [_flat(field) for field in state]
-        flat += (field for field in fields if field is not None)
-        presence.append(tuple(field is not None for field in fields))
+        for field in state:
+            if field is not None:
+                if field.dim() == 0:
+                    scalars.append(len(flat))
+                flat.append(_flat(field))
+        presence.append(tuple(field is not None for field in state))
     signature = _Signature(
         rule,
         constants,
         type(states[0]),
         tuple(presence),
+        tuple(scalars),
         _layout(flat),
         sum(param.numel() for param in params) >= HOIST_FROM_ELEMENTS * len(params),
     )
