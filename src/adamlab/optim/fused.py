@@ -245,7 +245,8 @@ def _run_chunk(
 ) -> list[tuple[Tensor | None, ...]] | None:
     """One step of one chunk; the fields the step created, per parameter (None: none)."""
     flat = [lr]
-    presence, scalars = [], []
+    presence: list[tuple[bool, ...]] = []
+    scalars: list[int] = []
     for param, grad, state in zip(params, grads, states, strict=True):
         theta = _flat(param)
         if grad.shape != theta.shape:
