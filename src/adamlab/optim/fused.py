@@ -10,7 +10,8 @@ parameter-sized temporaries, one pass over memory, as torch's own fused kernel.
 How one step reaches the compiled code:
 
 * a chunk's tensors travel as one flat list ``[lr, theta_0, g_0, state fields of 0..., theta_1,
-  ...]`` (1-D views of contiguous tensors), described by a :class:`_Signature`: the rule, its
+  ...]`` (1-D views of contiguous tensors; 0-dim ones as 1-element views, viewed back inside
+  the graph, see :func:`_flat`), described by a :class:`_Signature`: the rule, its
   constant hyperparameters, which state fields each parameter has, and each tensor's dtype,
   device and layout (:func:`_layout`: sizes are dynamic, so chunks whose sizes differ but are
   equal where equal share a signature);
