@@ -10,8 +10,8 @@ parameter-sized temporaries, one pass over memory, as torch's own fused kernel.
 How one step reaches the compiled code:
 
 * a chunk's tensors travel as one flat list ``[lr, theta_0, g_0, state fields of 0..., theta_1,
-  ...]`` (1-D views of contiguous tensors; 0-dim ones as 1-element views, viewed back inside
-  the graph, see :func:`_flat`), described by a :class:`_Signature`: the rule, its
+  ...]`` (1-D views of contiguous tensors; 0-dim float64 ones as 1-element views, viewed
+  back inside the graph, see :func:`_flat`), described by a :class:`_Signature`: the rule, its
   constant hyperparameters, which state fields each parameter has, and each tensor's dtype,
   device and layout (:func:`_layout`: sizes are dynamic, so chunks whose sizes differ but are
   equal where equal share a signature);
@@ -80,7 +80,7 @@ class _Signature(NamedTuple):
     state_type: type
     #: per parameter, which state fields are tensors (the others are None)
     presence: tuple[tuple[bool, ...], ...]
-    #: positions in the flat list of the 0-dim tensors, passed in as 1-element views (see
+    #: positions in the flat list of the 0-dim tensors passed in as 1-element views (see
     #: :func:`_flat`)
     scalars: tuple[int, ...]
     #: per tensor of the flat list: what the graph may rely on (see :func:`_layout`)
@@ -188,16 +188,18 @@ def _compile(signature: _Signature, flat: list[Tensor]) -> tuple[_Compiled, list
 
 
 def _flat(tensor: Any) -> Any:
-    """A 1-D view of a contiguous tensor (1-D and non-contiguous tensors unchanged, 0-dim ones
-    as 1-element views).
+    """A 1-D view of a contiguous tensor, and a 0-dim float64 tensor as a 1-element view (other
+    tensors unchanged).
 
-    A 0-dim tensor goes into the graph as a 1-element view, and the graph views it back: with
-    torch 2.13, a compiled function's write (``copy_``) into a 0-dim float64 CPU tensor
-    *argument* is silently lost (other dtypes and shapes keep theirs), which froze the step
-    counter of a float64 state and every 0-dim float64 parameter
-    (``tests/test_fused.py``).
+    A 0-dim float64 tensor goes into the graph as a 1-element view, and the graph views it
+    back (:func:`_step_over_flat_list`): with torch 2.13, a compiled function's write
+    (``copy_``) into a 0-dim float64 CPU tensor *argument* is silently lost (float32, float16,
+    bfloat16 and int64 ones keep theirs, as do 1-element ones), which froze the step counter
+    of a float64 state and every 0-dim float64 parameter (``tests/test_fused.py``).
     """
     if tensor is None or tensor.dim() == 1 or not tensor.is_contiguous():
+        return tensor
+    if tensor.dim() == 0 and tensor.dtype != torch.float64:
         return tensor
     return tensor.view(-1)
 
@@ -252,14 +254,15 @@ def _run_chunk(
         theta = _flat(param)
         if grad.shape != theta.shape:
             grad = grad.reshape(theta.shape)
-        if param.dim() == 0:  # its gradient too, so that the step sees both 0-dim
+        if param.dim() == 0 and theta.dim() == 1:  # its gradient too: the step sees both 0-dim
             scalars += (len(flat), len(flat) + 1)
         flat += (theta, grad)
         for field in state:
             if field is not None:
-                if field.dim() == 0:
+                flat_field = _flat(field)
+                if field.dim() == 0 and flat_field.dim() == 1:
                     scalars.append(len(flat))
-                flat.append(_flat(field))
+                flat.append(flat_field)
         presence.append(tuple(field is not None for field in state))
     signature = _Signature(
         rule,
