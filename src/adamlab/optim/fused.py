@@ -250,19 +250,19 @@ def _run_chunk(
     flat = [lr]
     presence: list[tuple[bool, ...]] = []
     scalars: list[int] = []
+
+    def append(tensor: Tensor, passed: Tensor) -> None:
+        if passed.dim() > tensor.dim():  # a 0-dim one as 1 element (see _flat)
+            scalars.append(len(flat))
+        flat.append(passed)
+
     for param, grad, state in zip(params, grads, states, strict=True):
         theta = _flat(param)
-        if grad.shape != theta.shape:
-            grad = grad.reshape(theta.shape)
-        if param.dim() == 0 and theta.dim() == 1:  # its gradient too: the step sees both 0-dim
-            scalars += (len(flat), len(flat) + 1)
-        flat += (theta, grad)
+        append(param, theta)
+        append(grad, grad if grad.shape == theta.shape else grad.reshape(theta.shape))
         for field in state:
             if field is not None:
-                flat_field = _flat(field)
-                if field.dim() == 0 and flat_field.dim() == 1:
-                    scalars.append(len(flat))
-                flat.append(flat_field)
+                append(field, _flat(field))
         presence.append(tuple(field is not None for field in state))
     signature = _Signature(
         rule,
