@@ -86,10 +86,14 @@ def engine(
         first = sum(unit.compile_seconds for unit in units)
         steps = units[0].steps_run
         total += seconds
-        # the first call compiles; count it as one ordinary call's worth of stepping
-        calls = steps // engine_module._chunk_size(spec.steps, chunk)
-        per_call = (seconds - first) / max(calls - 1, 1)
-        stepping += seconds - first + per_call
+        # the first call of each chunk compiles (with several steps per call, a run this long
+        # calls both the chunk that records curves and traces and the one that does not);
+        # count each as one ordinary call's worth of stepping
+        k = engine_module._chunk_size(spec.steps, chunk)
+        first_calls = 2 if k > 1 else 1
+        calls = steps // k
+        per_call = (seconds - first) / max(calls - first_calls, 1)
+        stepping += seconds - first + first_calls * per_call
         row_steps += sum(len(unit.lr) * unit.steps_run for unit in units)
     return stepping, total, row_steps
 

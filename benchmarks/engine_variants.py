@@ -20,6 +20,9 @@ the repetitions and the median's ratio to the engine as it is:
 * ``size asserts``: the compiled wrapper checks every input's sizes and strides per call;
 * ``signature every call``: every call computes its arguments' signature to find its direct
   call (``CompiledFunction.for_signature_of`` not used);
+* ``every call records``: with several steps per call, every call returns each iteration's
+  best-so-far and traced rows, not only the calls that read a curve or trace step
+  (``engine._make_chunk``'s ``record``);
 * ``one segment``: a batch of several functions stepped as one segment (each iteration joins
   the functions' gradients), not function by function (``engine._Segment``); the same as
   ``engine`` for one function and for chunk 1;
@@ -133,6 +136,20 @@ def one_segment() -> Iterator[None]:
         engine_module._segments = kept
 
 
+@contextlib.contextmanager
+def every_call_records() -> Iterator[None]:
+    kept = engine_module._make_chunk
+
+    def recording(segments, k, layout, record):  # type: ignore[no-untyped-def]
+        return kept(segments, k, layout, record=True)
+
+    engine_module._make_chunk = recording
+    try:
+        yield
+    finally:
+        engine_module._make_chunk = kept
+
+
 VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "engine": contextlib.nullcontext,
     "whole batch": whole_batch,
@@ -143,6 +160,7 @@ VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "one segment": one_segment,
     "size asserts": size_asserts,
     "signature every call": signature_every_call,
+    "every call records": every_call_records,
 }
 
 
@@ -170,7 +188,11 @@ def stepping_rate(
     units = run_units(spec, spec.optimizers[0], spec.functions)
     seconds = sum(unit.seconds - unit.compile_seconds for unit in units)
     rows = sum(len(unit.lr) for unit in units)
-    return rows * (units[0].steps_run - chunk) / seconds
+    # left out: the first call of each chunk (with several steps per call, one that records
+    # curves and traces and one that does not; a run this long calls both)
+    k = engine_module._chunk_size(steps, chunk)
+    first_calls = 2 if k > 1 else 1
+    return rows * (units[0].steps_run - first_calls * k) / seconds
 
 
 def bare_rate(starts: int, steps: int, chunk: int, dtype: str) -> float:

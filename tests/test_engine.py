@@ -353,44 +353,86 @@ def test_the_compiled_step_called_directly_equals_every_call_through_torch_compi
     (``adamlab.compiled_call``), and once two calls in a row have one signature it calls the
     graph's direct call itself, without looking up the arguments' signature; the records are
     bit-identical to calling ``torch.compile``'s function every time, including SGD's momentum
-    buffer appearing after the first step."""
+    buffer appearing after the first step. With several steps per call each optimizer has two
+    chunks, one that records the curve and traces and one that does not, each bound on its
+    own."""
     from adamlab.bench import engine
     from adamlab.compiled_call import CompiledFunction, DirectCall
 
     spec = _sgd_and_adam_compiled(["rosenbrock", "booth", "easom"], chunk)
-    made: list[CompiledFunction] = []
-    bound: list[list[object]] = []
+    made: list[Recorded] = []
 
     class Recorded(CompiledFunction):
-        calls = 0
+        def __init__(self, function, **options):
+            super().__init__(function, **options)
+            self.calls = 0
+            self.bound: list[object] = []
 
         def __call__(self, *args):
             self.calls += 1
             return super().__call__(*args)
 
         def for_signature_of(self, *args):
-            bound[-1].append(super().for_signature_of(*args))
-            return bound[-1][-1]
+            self.bound.append(super().for_signature_of(*args))
+            return self.bound[-1]
 
     def recorded(function, **options):
         made.append(Recorded(function, **options))
-        bound.append([])
         return made[-1]
 
     monkeypatch.setattr(engine, "CompiledFunction", recorded)
     direct = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
+    # per optimizer: the recording chunk, then (several steps per call) the one that does not
+    # record, which first runs once the state holds SGD's momentum buffer
+    per_optimizer = 1 if chunk == 1 else 2
+    assert len(made) == 2 * per_optimizer
     # SGD: one graph for the first step (no momentum buffer yet), one for the others
-    assert [compiled.direct_calls for compiled in made] == [2, 1]
-    # each binds once two calls in a row have one signature: SGD at its third call (its
-    # second call's state holds the momentum buffer), Adam at its second
-    assert [[isinstance(b, DirectCall) for b in tries] for tries in bound] == [[True], [True]]
-    assert [compiled.calls for compiled in made] == [2, 1]
+    assert [compiled.direct_calls for compiled in made] == [2] + [1] * (len(made) - 1)
+    # each binds once two calls in a row have one signature: SGD's recording chunk at its
+    # third call (its second call's state holds the momentum buffer), the others at their
+    # second
+    assert [[isinstance(b, DirectCall) for b in c.bound] for c in made] == [[True]] * len(made)
+    assert [compiled.calls for compiled in made] == [2] + [1] * (len(made) - 1)
 
     monkeypatch.setattr(
         engine, "CompiledFunction", functools.partial(CompiledFunction, direct=False)
     )
     guarded = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
     _assert_same_batches(direct, guarded)
+
+
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_calls_that_record_nothing_leave_the_records_as_every_call_recording(monkeypatch, compiled):
+    """With several steps per call, a call that reads no curve or trace step runs a chunk
+    that returns neither (``engine._make_chunk`` with ``record=False``); the records are
+    bit-identical to a run whose every call records."""
+    from adamlab.bench import engine
+
+    spec = dataclasses.replace(_sgd_and_adam_compiled(["rosenbrock", "easom"], 3), compile=compiled)
+    make_chunk = engine._make_chunk
+    calls = {True: 0, False: 0}
+
+    def counted(segments, k, layout, record):
+        chunk = make_chunk(segments, k, layout, record)
+
+        def call(*args):
+            calls[record] += 1
+            return chunk(*args)
+
+        return functools.wraps(chunk)(call) if not compiled else chunk
+
+    monkeypatch.setattr(engine, "_make_chunk", counted)
+    mixed = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
+    if not compiled:
+        # most of the 200 calls per optimizer read no curve or trace step
+        assert calls[False] > calls[True] > 0
+    monkeypatch.setattr(
+        engine,
+        "_make_chunk",
+        lambda segments, k, layout, record: make_chunk(segments, k, layout, True),
+    )
+    recording = [run_units(spec, optimizer, spec.functions) for optimizer in spec.optimizers]
+    _assert_same_batches(mixed, recording)
 
 
 def _layout_forced(monkeypatch, columns: bool) -> None:

@@ -246,8 +246,16 @@ def _segments(
     return segments
 
 
-def _make_chunk(segments: Sequence[_Segment], k: int, layout: _Layout) -> Callable[..., Any]:
-    """K iterations for all rows; pure in its inputs, so ``torch.compile`` can fuse it."""
+def _make_chunk(
+    segments: Sequence[_Segment], k: int, layout: _Layout, record: bool
+) -> Callable[..., Any]:
+    """K iterations for all rows; pure in its inputs, so ``torch.compile`` can fuse it.
+
+    ``record``: also return each iteration's best-so-far (with K > 1) and traced rows, which
+    the caller reads at the curve's and the traces' steps. Without them (for the calls that
+    read neither, see _ChunkCalls) the compiled call neither stores every iteration's
+    iterate and best-so-far nor keeps them live to the end of its loop.
+    """
 
     def advance(
         segment: _Segment,
@@ -289,8 +297,9 @@ def _make_chunk(segments: Sequence[_Segment], k: int, layout: _Layout) -> Callab
                 for (new, _), piece in zip(stepped, pieces, strict=True)
             ]
             states = [s for _, s in stepped]
-            bests.append(best)
-            traces.append(layout.join(pieces).index_select(0, traced))
+            if record:
+                bests.append(best)
+                traces.append(layout.join(pieces).index_select(0, traced))
         return pieces, states, best, counts, diverged, bests, traces
 
     def chunk(
@@ -303,7 +312,7 @@ def _make_chunk(segments: Sequence[_Segment], k: int, layout: _Layout) -> Callab
         t0: Tensor,
         targets: Tensor,
         trace_index: Tensor,
-    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor]:
+    ) -> tuple[Tensor, Any, Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
         counts, levels = list(misses.unbind(0)), list(targets.unbind(0))
         done = [
             advance(s, theta, state, best, counts, diverged, active, t0, levels, trace_index)
@@ -318,8 +327,8 @@ def _make_chunk(segments: Sequence[_Segment], k: int, layout: _Layout) -> Callab
             _join_rows(list(divergeds), dim=0),
             t0 + k,
             # one step per chunk: the caller reads ``best`` itself, saving a copy per step
-            _stack_joined(list(zip(*best_lists, strict=True))) if k > 1 else None,
-            _stack_joined(list(zip(*trace_lists, strict=True))),
+            _stack_joined(list(zip(*best_lists, strict=True))) if record and k > 1 else None,
+            _stack_joined(list(zip(*trace_lists, strict=True))) if record else None,
         )
 
     return chunk
@@ -534,6 +543,43 @@ def batches(
     return order
 
 
+class _ChunkCalls:
+    """How the loop of :func:`run_units` calls one chunk function.
+
+    Compiled, the function is a :class:`CompiledFunction`: each call takes the previous
+    call's outputs, so once two calls in a row have one signature the graph maps it to itself
+    and every later call has it too (from the second call, or the third where the state gains
+    a field at the first step, as SGD's momentum buffer); from then on the loop calls that
+    graph's direct call itself (:attr:`call`). The first call, which compiles, is timed.
+    """
+
+    def __init__(self, function: Callable[..., Any], compiled: CompiledFunction | None) -> None:
+        #: what the loop calls once :attr:`settling` is over
+        self.call: Callable[..., Any] = function
+        self._compiled = compiled
+        self._last_signature: Any = None
+        self._calls = 0
+        #: the first calls go through :meth:`settle`
+        self.settling = True
+        #: the first call's duration (compiling included)
+        self.first_seconds = 0.0
+
+    def settle(self, args: tuple[Any, ...]) -> Any:
+        """One of the first calls: binds the direct call where it can, times the first."""
+        if self._compiled is not None and self.call is self._compiled:
+            signature = tensor_signature(args)
+            if signature == self._last_signature:
+                self.call = self._compiled.for_signature_of(*args)
+            self._last_signature = signature
+        tick = time.perf_counter()
+        outputs = self.call(*args)
+        if self._calls == 0:
+            self.first_seconds = time.perf_counter() - tick
+        self._calls += 1
+        self.settling = self._calls < 3
+        return outputs
+
+
 def run_unit(
     spec: ExperimentSpec,
     optimizer: OptimizerSpec,
@@ -595,20 +641,35 @@ def run_units(
     compiled = driver.compilable and spec.compile
     layout = _layout(driver, d, compiled)
     gap_and_grad = _batch_gap_and_grad(blocks)
-    chunk_fn = _make_chunk(_segments(blocks, driver, layout, k, trace_index), k, layout)
-    compiled_chunk, last_signature = None, None
+    segments = _segments(blocks, driver, layout, k, trace_index)
     if compiled:
         # every batch compiles the same `chunk` code object for other functions / rules; drop
         # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
         # their guards on every call (inductor's on-disk cache still makes repeats cheap)
         torch._dynamo.reset()
-        # after its first call, the chunk's graph runs without dynamo's per-call guards
-        chunk_fn = compiled_chunk = CompiledFunction(
-            chunk_fn, pure=True, dynamic=False, inductor_config=_inductor_config(layout, k)
+    # with several steps per call, the calls that read no curve or trace step (most calls of a
+    # long run: both are log-spaced) run a chunk that records neither (measured in
+    # docs/performance.md); with one step per call that second graph would double the
+    # compiling for little
+    chunks: dict[bool, _ChunkCalls] = {}
+    for record in (True, False) if k > 1 else (True,):
+        function = _make_chunk(segments, k, layout, record)
+        # after its first call, a compiled chunk's graph runs without dynamo's per-call guards
+        compiled_chunk = (
+            CompiledFunction(
+                function, pure=True, dynamic=False, inductor_config=_inductor_config(layout, k)
+            )
+            if compiled
+            else None
         )
+        chunks[record] = _ChunkCalls(
+            function if compiled_chunk is None else compiled_chunk, compiled_chunk
+        )
+    recording, plain = chunks[True], chunks.get(False, chunks[True])
 
     curve_steps = log_spaced_steps(spec.steps, spec.curve_points)
     trace_steps = log_spaced_steps(spec.steps, spec.trace_points)
+    curve_at, trace_at = curve_steps.tolist(), trace_steps.tolist()
     curve = np.full((len(curve_steps), rows), np.nan)
     trace = np.full((len(trace_steps), len(trace_index), d), np.nan)
     trace[0] = theta.index_select(0, trace_index).double().numpy()
@@ -618,30 +679,22 @@ def run_units(
     t0 = 0
     step = torch.zeros((), dtype=torch.float64)  # t0 as the chunk reads it
     started = time.perf_counter()
-    compile_seconds = 0.0
     while t0 < spec.steps:
-        tick = time.perf_counter()
         args = (theta, state, best, misses, diverged, active, step, targets, trace_index)
-        if compiled_chunk is not None and t0 <= 2 * k and chunk_fn is compiled_chunk:
-            # each call takes the previous call's outputs: once two calls in a row have one
-            # signature, the graph maps it to itself and every later call has it too (from
-            # the second call, or the third where the state gains a field at the first step,
-            # as SGD's momentum buffer); the loop then calls that graph's direct call itself
-            signature = tensor_signature(args)
-            if signature == last_signature:
-                chunk_fn = compiled_chunk.for_signature_of(*args)
-            last_signature = signature
-        theta, state, best, misses, diverged, step, bests, traces = chunk_fn(*args)
-        if bests is None:
-            bests = best.unsqueeze(0)
-        if t0 == 0:
-            compile_seconds = time.perf_counter() - tick
+        reads = (curve_pos < len(curve_at) and curve_at[curve_pos] < t0 + k) or (
+            trace_pos < len(trace_at) and trace_at[trace_pos] <= t0 + k
+        )
+        calls = recording if reads else plain
+        outputs = calls.settle(args) if calls.settling else calls.call(*args)
+        theta, state, best, misses, diverged, step, bests, traces = outputs
         # bests[i]: best-so-far after observing theta_{t0+i};  traces[i]: theta_{t0+i+1}
-        while curve_pos < len(curve_steps) and curve_steps[curve_pos] < t0 + k:
-            curve[curve_pos] = bests[int(curve_steps[curve_pos]) - t0].double().numpy()
+        while curve_pos < len(curve_at) and curve_at[curve_pos] < t0 + k:
+            # one step per chunk: that best-so-far is ``best`` itself
+            at_step = best if bests is None else bests[curve_at[curve_pos] - t0]
+            curve[curve_pos] = at_step.double().numpy()
             curve_pos += 1
-        while trace_pos < len(trace_steps) and trace_steps[trace_pos] <= t0 + k:
-            trace[trace_pos] = traces[int(trace_steps[trace_pos]) - t0 - 1].double().numpy()
+        while trace_pos < len(trace_at) and trace_at[trace_pos] <= t0 + k:
+            trace[trace_pos] = traces[trace_at[trace_pos] - t0 - 1].double().numpy()
             trace_pos += 1
         t0 += k
         if progress is not None:
@@ -670,6 +723,7 @@ def run_units(
     final = theta.double()
     traced = trace_index.numpy()
     seconds = time.perf_counter() - started
+    compile_seconds = sum(calls.first_seconds for calls in chunks.values())
 
     results = []
     for block, ran in zip(blocks, steps_run, strict=True):
