@@ -37,6 +37,7 @@ from the repository root:
     .venv/bin/python benchmarks/engine_variants.py --starts 100000 --threads 2 --chunk 4
     .venv/bin/python benchmarks/engine_variants.py --suite --starts 1000 10000 --threads 2
     .venv/bin/python benchmarks/engine_variants.py --chunk 8 --variants engine  # one variant
+    .venv/bin/python benchmarks/engine_variants.py --chunk 4 8 --variants engine  # two chunks
     .venv/bin/python benchmarks/engine_variants.py --chunk 4 --variants engine --bare
     .venv/bin/python benchmarks/engine_variants.py --chunk 4 --variants engine --targets 1e-8
 """
@@ -232,7 +233,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, nargs="+", default=[10000, 100000])
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--chunk", type=int, default=1, help="steps per compiled call")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="steps per compiled call; several are interleaved like the variants",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
@@ -251,31 +258,40 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     functions = list(SUITES["seed"]) if args.suite else ["rosenbrock"]
+    chunks = ", ".join(map(str, args.chunk))
     print(
         f"Adam on {'the seed suite' if args.suite else 'Rosenbrock'}, {args.dtype}, "
-        f"{args.steps} steps, chunk {args.chunk}, {args.threads} thread(s), "
+        f"{args.steps} steps, chunk {chunks}, {args.threads} thread(s), "
         f"{args.repeats} interleaved repeats; stepping row-steps/s"
     )
-    print(f"{'starts':>8}  {'variant':<18} {'median':>10} {'best':>10}   engine / variant")
+    # the ratio's engine is the first chunk's
+    print(
+        f"{'starts':>8}  {'chunk':>5}  {'variant':<18} {'median':>10} {'best':>10}"
+        "   engine / variant"
+    )
     for starts in args.starts:
-        rates: dict[str, list[float]] = {name: [] for name in ["engine", *args.variants]}
+        names = ["engine", *args.variants]
+        rates: dict[tuple[int, str], list[float]] = {
+            (chunk, name): [] for chunk in args.chunk for name in names
+        }
         for _ in range(args.repeats):
-            for name in rates:
+            for chunk, name in rates:
                 with VARIANTS[name]():
-                    rates[name].append(
+                    rates[chunk, name].append(
                         stepping_rate(
-                            functions, starts, args.steps, args.chunk, args.dtype, args.targets
+                            functions, starts, args.steps, chunk, args.dtype, args.targets
                         )
                     )
         if args.bare:
-            rates["no book-keeping"] = [
-                bare_rate(starts, args.steps, args.chunk, args.dtype) for _ in range(args.repeats)
-            ]
-        ours = statistics.median(rates["engine"])
-        for name, values in rates.items():
+            for chunk in args.chunk:
+                rates[chunk, "no book-keeping"] = [
+                    bare_rate(starts, args.steps, chunk, args.dtype) for _ in range(args.repeats)
+                ]
+        ours = statistics.median(rates[args.chunk[0], "engine"])
+        for (chunk, name), values in rates.items():
             median = statistics.median(values)
             print(
-                f"{starts:>8}  {name:<18} {median:>10.3g} {max(values):>10.3g}"
+                f"{starts:>8}  {chunk:>5}  {name:<18} {median:>10.3g} {max(values):>10.3g}"
                 f"   {ours / median:>6.2f}x"
             )
 
