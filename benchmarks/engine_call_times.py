@@ -65,7 +65,7 @@ def call_times(starts: int, steps: int, chunk: int) -> tuple[np.ndarray, float, 
     finally:
         CompiledFunction.for_signature_of = bind  # type: ignore[method-assign]
     k = engine_module._chunk_size(steps, chunk)
-    first_calls = 2 if k > 1 else 1
+    first_calls = len(engine_module.record_modes(k))
     calls = steps // k - first_calls
     stepping = unit.seconds - unit.compile_seconds
     most = max(timed.values(), key=len)

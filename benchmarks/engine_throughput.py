@@ -86,11 +86,10 @@ def engine(
         first = sum(unit.compile_seconds for unit in units)
         steps = units[0].steps_run
         total += seconds
-        # the first call of each chunk compiles (with several steps per call, a run this long
-        # calls both the chunk that records curves and traces and the one that does not);
-        # count each as one ordinary call's worth of stepping
+        # the first call of each chunk compiles (a run this long calls every chunk); count
+        # each as one ordinary call's worth of stepping
         k = engine_module._chunk_size(spec.steps, chunk)
-        first_calls = 2 if k > 1 else 1
+        first_calls = len(engine_module.record_modes(k))
         calls = steps // k
         per_call = (seconds - first) / max(calls - first_calls, 1)
         stepping += seconds - first + first_calls * per_call

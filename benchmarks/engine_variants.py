@@ -189,10 +189,9 @@ def stepping_rate(
     units = run_units(spec, spec.optimizers[0], spec.functions)
     seconds = sum(unit.seconds - unit.compile_seconds for unit in units)
     rows = sum(len(unit.lr) for unit in units)
-    # left out: the first call of each chunk (with several steps per call, one that records
-    # curves and traces and one that does not; a run this long calls both)
+    # left out: the first call of each chunk (a run this long calls every chunk)
     k = engine_module._chunk_size(steps, chunk)
-    first_calls = 2 if k > 1 else 1
+    first_calls = len(engine_module.record_modes(k))
     return rows * (units[0].steps_run - first_calls * k) / seconds
 
 

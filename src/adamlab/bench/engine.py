@@ -543,6 +543,17 @@ def batches(
     return order
 
 
+def record_modes(k: int) -> tuple[bool, ...]:
+    """The chunks a batch of K steps per call compiles, by whether they record.
+
+    With several steps per call, the calls that read no curve or trace step (most calls of a
+    long run: both are log-spaced) run a chunk that records neither (measured in
+    docs/performance.md); with one step per call that second graph would double the compiling
+    for little. Each chunk's first call compiles.
+    """
+    return (True, False) if k > 1 else (True,)
+
+
 class _ChunkCalls:
     """How the loop of :func:`run_units` calls one chunk function.
 
@@ -647,12 +658,8 @@ def run_units(
         # the previous batches' graphs so dynamo neither hits its recompile limit nor checks
         # their guards on every call (inductor's on-disk cache still makes repeats cheap)
         torch._dynamo.reset()
-    # with several steps per call, the calls that read no curve or trace step (most calls of a
-    # long run: both are log-spaced) run a chunk that records neither (measured in
-    # docs/performance.md); with one step per call that second graph would double the
-    # compiling for little
     chunks: dict[bool, _ChunkCalls] = {}
-    for record in (True, False) if k > 1 else (True,):
+    for record in record_modes(k):
         function = _make_chunk(segments, k, layout, record)
         # after its first call, a compiled chunk's graph runs without dynamo's per-call guards
         compiled_chunk = (
