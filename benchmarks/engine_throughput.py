@@ -3,7 +3,9 @@
 (a) seed-style: one start, a Python loop of zero_grad / forward / backward / step with the
     optimizer class, for every (optimizer, function) pair;
 (b) adamlab's engine on the same pairs and steps, with 1 start and with many starts per pair,
-    as ``adamlab run`` drives it: one batch per optimizer holding every function's starts;
+    as ``adamlab run`` drives it: one batch per optimizer holding every function's starts,
+    in this process, or with ``--workers N`` side by side in N worker processes (``adamlab
+    run --workers``), printed beside the same work in this process on as many threads;
 (c) the engine on Adam and Rosenbrock alone, the workload of the reference figures for
     batched multi-start (jax + optax, torch.compile, a C loop: float64, 10,000 starts), or
     on each of other functions alone (``--alone``).
@@ -17,6 +19,8 @@ compile cost is printed separately. Run from the repository root:
     .venv/bin/python benchmarks/engine_throughput.py --through-dynamo   # (b) also without the
                                       # direct call of the compiled graph, side by side
     .venv/bin/python benchmarks/engine_throughput.py --threads 2 --chunk 4 --dtype float32
+    .venv/bin/python benchmarks/engine_throughput.py --threads 1 --workers 2 --chunk 4 \
+        --steps 400000 --seed-steps 2000 --starts 1000 --alone-starts
     .venv/bin/python benchmarks/engine_throughput.py --threads 2 --chunk 4 --starts 1000 \
         --alone rosenbrock bukin_n6 bohachevsky1 booth three_hump_camel easom
 
@@ -28,6 +32,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import itertools
+import math
 import statistics
 import time
 from collections.abc import Iterator
@@ -36,6 +42,7 @@ import torch
 
 from adamlab.bench import engine as engine_module
 from adamlab.bench.engine import run_units
+from adamlab.bench.executors import LocalExecutor
 from adamlab.bench.spec import default_spec_dict, spec_from_dict
 from adamlab.functions import SUITES, get
 from adamlab.optim import OPTIMIZERS
@@ -55,17 +62,8 @@ def seed_style_loop(optimizer: str, kwargs: dict, function: str, steps: int) -> 
     return time.perf_counter() - started
 
 
-def engine(
-    optimizers: list[dict],
-    functions: list[str],
-    starts: int,
-    steps: int,
-    compile_: bool,
-    chunk: int,
-    dtype: str = "float64",
-):
-    """(stepping seconds, end-to-end seconds, row-steps) over every pair."""
-    spec = spec_from_dict(
+def _spec(optimizers, functions, starts, steps, compile_, chunk, dtype):
+    return spec_from_dict(
         {
             "optimizers": optimizers,
             "functions": functions,
@@ -77,24 +75,116 @@ def engine(
             "dtype": dtype,
         }
     )
+
+
+def _first_calls(spec) -> tuple[int, int]:
+    """Steps per call, and the calls of a batch that compile (a run this long calls every
+    chunk)."""
+    k = engine_module._chunk_size(spec.steps, spec.chunk)
+    return k, len(engine_module.record_modes(k))
+
+
+def engine(
+    optimizers: list[dict],
+    functions: list[str],
+    starts: int,
+    steps: int,
+    compile_: bool,
+    chunk: int,
+    dtype: str = "float64",
+):
+    """(stepping seconds, end-to-end seconds, row-steps) over every pair, in this process, as
+    ``adamlab run`` runs them: one batch per optimizer holding every function's starts."""
+    spec = _spec(optimizers, functions, starts, steps, compile_, chunk, dtype)
+    k, first_calls = _first_calls(spec)
     stepping = total = 0.0
     row_steps = 0
     for opt in spec.optimizers:
-        # as a run does it: one batch per optimizer, every function's starts as rows
         units = run_units(spec, opt, spec.functions)
         seconds = sum(unit.seconds for unit in units)
         first = sum(unit.compile_seconds for unit in units)
-        steps = units[0].steps_run
         total += seconds
-        # the first call of each chunk compiles (a run this long calls every chunk); count
-        # each as one ordinary call's worth of stepping
-        k = engine_module._chunk_size(spec.steps, chunk)
-        first_calls = len(engine_module.record_modes(k))
-        calls = steps // k
+        # count each first call as one ordinary call's worth of stepping
+        calls = units[0].steps_run // k
         per_call = (seconds - first) / max(calls - first_calls, 1)
         stepping += seconds - first + first_calls * per_call
         row_steps += sum(len(unit.lr) * unit.steps_run for unit in units)
     return stepping, total, row_steps
+
+
+def engine_in_workers(
+    optimizers: list[dict],
+    functions: list[str],
+    starts: int,
+    steps: int,
+    compile_: bool,
+    chunk: int,
+    dtype: str,
+    workers: int,
+):
+    """:func:`engine` with the batches in ``workers`` worker processes (``adamlab run
+    --workers``): (stepping seconds over the union of the batches' stepping spans,
+    end-to-end seconds, row-steps, row-steps/s while every worker steps).
+
+    A batch's stepping span runs from the end of its first calls (``compile_seconds``) to its
+    result reaching this process; its rate is its row-steps after the first calls over that
+    span. The workers step side by side, so the stepping time is wall-clock time: the length
+    of the union of the spans, in which a stretch of one worker stepping while another
+    compiles or has nothing left counts in full; the rate over it is a lower bound. The
+    stretches where every worker steps give what they sustain together: the sum of the
+    stepping batches' rates, averaged over those stretches.
+    """
+    spec = _spec(optimizers, functions, starts, steps, compile_, chunk, dtype)
+    k, first_calls = _first_calls(spec)
+    units = [(optimizer, function) for optimizer in spec.optimizers for function in spec.functions]
+    started = time.perf_counter()
+    arrived: dict[str, float] = {}
+    by_batch: dict[str, list] = {}
+    for unit in LocalExecutor(workers).run(spec, units):
+        arrived.setdefault(unit.optimizer, time.perf_counter())
+        by_batch.setdefault(unit.optimizer, []).append(unit)
+    total = time.perf_counter() - started
+    spans, stepped_row_steps, row_steps = [], 0, 0
+    for label, batch in by_batch.items():
+        seconds = sum(unit.seconds for unit in batch)
+        first = sum(unit.compile_seconds for unit in batch)
+        rows = sum(len(unit.lr) for unit in batch)
+        stepped = rows * (batch[0].steps_run - first_calls * k)
+        spans.append(
+            (arrived[label] - (seconds - first), arrived[label], stepped / (seconds - first))
+        )
+        row_steps += rows * batch[0].steps_run
+        stepped_row_steps += stepped
+    wall = _union_length(spans)
+    # the stepping seconds of all row-steps at the rate measured over the union
+    return (
+        wall * row_steps / stepped_row_steps,
+        total,
+        row_steps,
+        _rate_all_stepping(spans, workers),
+    )
+
+
+def _union_length(spans: list[tuple[float, float, float]]) -> float:
+    """Total length covered by the (start, end, rate) spans."""
+    covered, reach = 0.0, -math.inf
+    for start, end, _ in sorted(spans):
+        if end > reach:
+            covered += end - max(start, reach)
+            reach = end
+    return covered
+
+
+def _rate_all_stepping(spans: list[tuple[float, float, float]], workers: int) -> float:
+    """Row-steps/s over the stretches where ``workers`` spans overlap (nan: none do)."""
+    edges = sorted({edge for start, end, _ in spans for edge in (start, end)})
+    done = seconds = 0.0
+    for left, right in itertools.pairwise(edges):
+        rates = [rate for start, end, rate in spans if start <= left and right <= end]
+        if len(rates) == workers:
+            done += sum(rates) * (right - left)
+            seconds += right - left
+    return done / seconds if seconds else math.nan
 
 
 @contextlib.contextmanager
@@ -112,6 +202,11 @@ def every_call_through_dynamo() -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument(
+        "--seed-steps",
+        type=int,
+        help="steps of each (a) loop (default: --steps; its time per step does not depend on it)",
+    )
     parser.add_argument(
         "--starts",
         type=int,
@@ -135,6 +230,13 @@ def main() -> None:
         help="the functions of (c), each alone (default: rosenbrock)",
     )
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="(b) with the batches side by side in this many worker processes of --threads "
+        "threads each, and beside it (b) in this process with workers x threads threads",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--chunk", type=int, default=1, help="steps per compiled call (the spec's chunk)"
@@ -157,28 +259,52 @@ def main() -> None:
     print(
         f"{len(optimizers)} optimizers x {len(functions)} functions, {args.steps} steps, "
         f"{args.dtype}, {args.threads} thread(s), chunk {args.chunk}, torch {torch.__version__}"
+        + (f"; (b) in {args.workers} worker processes" if args.workers > 1 else "")
     )
 
+    seed_steps = args.seed_steps or args.steps
     seed_seconds = [
-        seed_style_loop(o["name"], {k: v for k, v in o.items() if k != "name"}, f, args.steps)
+        seed_style_loop(o["name"], {k: v for k, v in o.items() if k != "name"}, f, seed_steps)
         for o in optimizers
         for f in functions
     ]
-    seed_rate = pairs * args.steps / sum(seed_seconds)
+    seed_rate = pairs * seed_steps / sum(seed_seconds)
     print(f"\n(a) seed-style loop, 1 start: {sum(seed_seconds):.2f} s, {seed_rate:.3g} row-steps/s")
-    print(f"    per step: {statistics.median(s / args.steps for s in seed_seconds) * 1e6:.0f} us")
+    print(f"    per step: {statistics.median(s / seed_steps for s in seed_seconds) * 1e6:.0f} us")
 
     if args.starts:
         print("\n(b) engine           stepping row-steps/s   end-to-end row-steps/s   vs (a)")
-    for starts in args.starts:
-        stepping, total, row_steps = engine(
-            optimizers, functions, starts, args.steps, not args.no_compile, args.chunk, args.dtype
-        )
+    compiled = not args.no_compile
+    where = f"{args.workers} workers" if args.workers > 1 else f"{args.threads} thread(s)"
+
+    def print_engine_row(
+        starts: int, stepping: float, total: float, row_steps: int, where: str
+    ) -> None:
         rate = row_steps / stepping
         print(
             f"    {starts:>6} starts   {rate:>14.3g}          {row_steps / total:>14.3g}"
-            f"          {rate / seed_rate:>8.0f}x   (compile {total - stepping:.1f} s)"
+            f"          {rate / seed_rate:>8.0f}x   ({where}; compile {total - stepping:.1f} s)"
         )
+
+    for starts in args.starts:
+        work = (optimizers, functions, starts, args.steps, compiled, args.chunk, args.dtype)
+        if args.workers > 1:
+            # the same cores as one process's threads, side by side with the workers
+            torch.set_num_threads(args.workers * args.threads)
+            threaded = engine(*work)
+            torch.set_num_threads(args.threads)
+            print_engine_row(starts, *threaded, f"{args.workers * args.threads} threads")
+            stepping, total, row_steps, together = engine_in_workers(*work, args.workers)
+        else:
+            stepping, total, row_steps = engine(*work)
+        print_engine_row(starts, stepping, total, row_steps, where)
+        if args.workers > 1:
+            threaded_rate = threaded[2] / threaded[0]
+            print(
+                f"    {'':>6}  while all {args.workers} workers step: {together:.3g}; "
+                f"workers vs threads {row_steps / stepping / threaded_rate:.2f}x "
+                f"(union of spans), {together / threaded_rate:.2f}x (all stepping)"
+            )
         if args.through_dynamo and not args.no_compile:
             with every_call_through_dynamo():
                 dynamo_stepping, _, _ = engine(
@@ -194,7 +320,7 @@ def main() -> None:
         print(f"\n(c) Adam on {function} alone, stepping row-steps/s")
         for starts in args.alone_starts:
             stepping, total, row_steps = engine(
-                adam, [function], starts, args.steps, not args.no_compile, args.chunk, args.dtype
+                adam, [function], starts, args.steps, compiled, args.chunk, args.dtype
             )
             print(
                 f"    {starts:>6} starts   {row_steps / stepping:>14.3g}"

@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from adamlab.bench.executors import LocalExecutor
 from adamlab.bench.records import Records
 from adamlab.bench.runner import run_experiment
 from adamlab.bench.spec import ExperimentSpec, spec_from_dict
@@ -105,6 +106,7 @@ def run(
     out: str | Path | None = None,
     *,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = 1,
 ) -> RunRecords:
     """Run an experiment and return its records.
 
@@ -117,7 +119,11 @@ def run(
             holds records of the same spec is resumed: finished units are read, not re-run;
             one holding another experiment's records is refused. None (default): a
             temporary folder, removed before returning.
-        progress: called with the number of steps done after each chunk of steps.
+        progress: called with the number of steps done after each chunk of steps (from
+            worker processes: in bundles, a few times a second).
+        workers: how many batches (one per optimizer and dimension) run at once, each in a
+            worker process of its own; 1 (default): one after another in this process; None:
+            one per ``spec.threads`` usable cores. The records are the same with any count.
 
     Returns:
         The records, loaded into memory (see :class:`RunRecords`).
@@ -137,13 +143,14 @@ def run(
         )
     if out is not None and not isinstance(out, str | Path):
         raise ValueError(f"invalid out: {out!r} (expected a folder path or None)")
+    executor = LocalExecutor(workers)
     threads = torch.get_num_threads()
     try:
         if out is not None:
-            run_experiment(spec, Path(out), progress=progress)
+            run_experiment(spec, Path(out), progress=progress, executor=executor)
             return RunRecords(out)
         with tempfile.TemporaryDirectory(prefix="adamlab-run-") as folder:
-            run_experiment(spec, Path(folder), progress=progress)
+            run_experiment(spec, Path(folder), progress=progress, executor=executor)
             return RunRecords(folder, temporary=True)
     finally:
         torch.set_num_threads(threads)

@@ -1,7 +1,7 @@
 """``adamlab merge OUT SHARD_DIR...``: combine ``--shard k/N`` folders into one run's records.
 
-Also home of the ``--shard``, ``--executor`` and ``--ray-address`` flags that ``adamlab run``
-and ``adamlab sweep`` share (:func:`add_distribution_arguments`).
+Also home of the ``--shard``, ``--executor``, ``--workers`` and ``--ray-address`` flags that
+``adamlab run`` and ``adamlab sweep`` share (:func:`add_distribution_arguments`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def add_distribution_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--shard``, ``--executor`` and ``--ray-address`` to a running subcommand."""
+    """Add ``--shard``, ``--executor``, ``--workers`` and ``--ray-address`` to a running
+    subcommand."""
     parser.add_argument(
         "--shard",
         metavar="K/N",
@@ -27,8 +28,15 @@ def add_distribution_arguments(parser: argparse.ArgumentParser) -> None:
         "--executor",
         choices=("local", "ray"),
         default="local",
-        help="where units run: in this process (default) or as Ray tasks "
+        help="where units run: on this machine (default) or as Ray tasks "
         '(needs pip install "adamlab[ray]")',
+    )
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        help="with --executor local: how many batches (one per optimizer) run at once, each in "
+        "a worker process of its own with --threads threads (default 1: one after another in "
+        "this process; auto: usable cores // threads)",
     )
     parser.add_argument(
         "--ray-address",
@@ -43,7 +51,26 @@ def distribution_from_args(args: argparse.Namespace) -> tuple[Shard | None, Exec
     from adamlab.bench.shard import parse_shard
 
     shard = parse_shard(args.shard) if args.shard is not None else None
-    return shard, make_executor(args.executor, args.ray_address)
+    return shard, make_executor(args.executor, args.ray_address, _parse_workers(args))
+
+
+def _parse_workers(args: argparse.Namespace) -> int | None:
+    """``--workers`` as :class:`~adamlab.bench.executors.LocalExecutor` takes it (None: auto),
+    1 where it is not given; with another executor it must not be given."""
+    text = args.workers
+    if args.executor != "local" and text is not None:
+        raise ValueError(f"invalid --workers: {text!r} (needs --executor local)")
+    if text is None:
+        return 1
+    if text == "auto":
+        return None
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ValueError(f"invalid --workers: {text!r} (expected an integer >= 1 or auto)")
+    return workers
 
 
 def register(subparsers: Any) -> None:
