@@ -62,7 +62,8 @@ def seed_style_loop(optimizer: str, kwargs: dict, function: str, steps: int) -> 
     return time.perf_counter() - started
 
 
-def _spec(optimizers, functions, starts, steps, compile_, chunk, dtype):
+def work_spec(optimizers, functions, starts, steps, compile_, chunk, dtype="float64"):
+    """The spec of one workload: every optimizer on every function, ``starts`` per function."""
     return spec_from_dict(
         {
             "optimizers": optimizers,
@@ -84,18 +85,9 @@ def _first_calls(spec) -> tuple[int, int]:
     return k, len(engine_module.record_modes(k))
 
 
-def engine(
-    optimizers: list[dict],
-    functions: list[str],
-    starts: int,
-    steps: int,
-    compile_: bool,
-    chunk: int,
-    dtype: str = "float64",
-):
+def engine(spec):
     """(stepping seconds, end-to-end seconds, row-steps) over every pair, in this process, as
     ``adamlab run`` runs them: one batch per optimizer holding every function's starts."""
-    spec = _spec(optimizers, functions, starts, steps, compile_, chunk, dtype)
     k, first_calls = _first_calls(spec)
     stepping = total = 0.0
     row_steps = 0
@@ -112,16 +104,7 @@ def engine(
     return stepping, total, row_steps
 
 
-def engine_in_workers(
-    optimizers: list[dict],
-    functions: list[str],
-    starts: int,
-    steps: int,
-    compile_: bool,
-    chunk: int,
-    dtype: str,
-    workers: int,
-):
+def engine_in_workers(spec, workers: int):
     """:func:`engine` with the batches in ``workers`` worker processes (``adamlab run
     --workers``): (stepping seconds over the union of the batches' stepping spans,
     end-to-end seconds, row-steps, row-steps/s while every worker steps).
@@ -134,7 +117,6 @@ def engine_in_workers(
     stretches where every worker steps give what they sustain together: the sum of the
     stepping batches' rates, averaged over those stretches.
     """
-    spec = _spec(optimizers, functions, starts, steps, compile_, chunk, dtype)
     k, first_calls = _first_calls(spec)
     units = [(optimizer, function) for optimizer in spec.optimizers for function in spec.functions]
     started = time.perf_counter()
@@ -287,29 +269,34 @@ def main() -> None:
         )
 
     for starts in args.starts:
-        work = (optimizers, functions, starts, args.steps, compiled, args.chunk, args.dtype)
+        spec = work_spec(
+            optimizers, functions, starts, args.steps, compiled, args.chunk, args.dtype
+        )
         if args.workers > 1:
             # the same cores as one process's threads, side by side with the workers
             torch.set_num_threads(args.workers * args.threads)
-            threaded = engine(*work)
+            threaded = engine(spec)
             torch.set_num_threads(args.threads)
             print_engine_row(starts, *threaded, f"{args.workers * args.threads} threads")
-            stepping, total, row_steps, together = engine_in_workers(*work, args.workers)
+            stepping, total, row_steps, together = engine_in_workers(spec, args.workers)
         else:
-            stepping, total, row_steps = engine(*work)
+            stepping, total, row_steps = engine(spec)
         print_engine_row(starts, stepping, total, row_steps, where)
         if args.workers > 1:
             threaded_rate = threaded[2] / threaded[0]
-            print(
-                f"    {'':>6}  while all {args.workers} workers step: {together:.3g}; "
-                f"workers vs threads {row_steps / stepping / threaded_rate:.2f}x "
-                f"(union of spans), {together / threaded_rate:.2f}x (all stepping)"
+            union = (
+                f"workers vs threads {row_steps / stepping / threaded_rate:.2f}x (union of spans)"
             )
+            if math.isnan(together):
+                print(f"    {'':>6}  the workers never all stepped at once; {union}")
+            else:
+                print(
+                    f"    {'':>6}  while all {args.workers} workers step: {together:.3g}; "
+                    f"{union}, {together / threaded_rate:.2f}x (all stepping)"
+                )
         if args.through_dynamo and not args.no_compile:
             with every_call_through_dynamo():
-                dynamo_stepping, _, _ = engine(
-                    optimizers, functions, starts, args.steps, True, args.chunk, args.dtype
-                )
+                dynamo_stepping, _, _ = engine(spec)
             print(
                 f"    {'':>6}  every call through dynamo: {row_steps / dynamo_stepping:.3g}"
                 f" (the direct call: {dynamo_stepping / stepping:.2f}x as fast)"
@@ -320,7 +307,7 @@ def main() -> None:
         print(f"\n(c) Adam on {function} alone, stepping row-steps/s")
         for starts in args.alone_starts:
             stepping, total, row_steps = engine(
-                adam, [function], starts, args.steps, compiled, args.chunk, args.dtype
+                work_spec(adam, [function], starts, args.steps, compiled, args.chunk, args.dtype)
             )
             print(
                 f"    {starts:>6} starts   {row_steps / stepping:>14.3g}"
