@@ -85,6 +85,15 @@ def _first_calls(spec) -> tuple[int, int]:
     return k, len(engine_module.record_modes(k))
 
 
+def _batch_totals(units) -> tuple[float, float, int]:
+    """A batch's seconds, first-call seconds and rows, summed over its units' shares."""
+    return (
+        sum(unit.seconds for unit in units),
+        sum(unit.compile_seconds for unit in units),
+        sum(len(unit.lr) for unit in units),
+    )
+
+
 def engine(spec):
     """(stepping seconds, end-to-end seconds, row-steps) over every pair, in this process, as
     ``adamlab run`` runs them: one batch per optimizer holding every function's starts."""
@@ -93,14 +102,13 @@ def engine(spec):
     row_steps = 0
     for opt in spec.optimizers:
         units = run_units(spec, opt, spec.functions)
-        seconds = sum(unit.seconds for unit in units)
-        first = sum(unit.compile_seconds for unit in units)
+        seconds, first, rows = _batch_totals(units)
         total += seconds
         # count each first call as one ordinary call's worth of stepping
         calls = units[0].steps_run // k
         per_call = (seconds - first) / max(calls - first_calls, 1)
         stepping += seconds - first + first_calls * per_call
-        row_steps += sum(len(unit.lr) * unit.steps_run for unit in units)
+        row_steps += rows * units[0].steps_run
     return stepping, total, row_steps
 
 
@@ -128,9 +136,7 @@ def engine_in_workers(spec, workers: int):
     total = time.perf_counter() - started
     spans, stepped_row_steps, row_steps = [], 0, 0
     for label, batch in by_batch.items():
-        seconds = sum(unit.seconds for unit in batch)
-        first = sum(unit.compile_seconds for unit in batch)
-        rows = sum(len(unit.lr) for unit in batch)
+        seconds, first, rows = _batch_totals(batch)
         stepped = rows * (batch[0].steps_run - first_calls * k)
         spans.append(
             (arrived[label] - (seconds - first), arrived[label], stepped / (seconds - first))
